@@ -1,0 +1,95 @@
+"""GAN loss families as pure functions of discriminator logits.
+
+Every family is split into its three per-sample parts, because robust training needs them apart:
+the worst-case real perturbation ascends `real`, the worst-case fake perturbation ascends `fake`,
+and the worst-case noise ascends `generator` (see `docs` of `RobustGAN`). Each part maps logits
+of shape `[B]` or `[B, 1]` to a per-sample loss of shape `[B]`; the model averages.
+"""
+import collections
+
+import gin
+import tensorflow as tf
+
+GANLoss = collections.namedtuple("GANLoss", ["real", "fake", "generator"])
+GANLoss.__doc__ = """The three per-sample parts of a GAN loss family.
+
+Attributes:
+    real: logits on real images -> per-sample discriminator loss `[B]`.
+    fake: logits on generated images -> per-sample discriminator loss `[B]`.
+    generator: logits on generated images -> per-sample generator loss `[B]`.
+"""
+
+
+def _flat(logits):
+    logits = tf.convert_to_tensor(logits)
+    if logits.shape.rank == 2 and logits.shape[-1] == 1:
+        logits = logits[:, 0]
+    if logits.shape.rank != 1:
+        raise ValueError(f"Expected logits of shape [B] or [B, 1], got {logits.shape}.")
+    return tf.cast(logits, tf.float32)
+
+
+# Non-saturating loss (Goodfellow et al. 2014, as used by DCGAN, Radford et al. 2016).
+def non_saturating_real(logits):
+    """`-log sigmoid(D(x)) = softplus(-D(x))`."""
+    return tf.nn.softplus(-_flat(logits))
+
+
+def non_saturating_fake(logits):
+    """`-log(1 - sigmoid(D(G(z)))) = softplus(D(G(z)))`."""
+    return tf.nn.softplus(_flat(logits))
+
+
+def non_saturating_generator(logits):
+    """`-log sigmoid(D(G(z))) = softplus(-D(G(z)))`: the non-saturating generator loss."""
+    return tf.nn.softplus(-_flat(logits))
+
+
+# Wasserstein loss (Arjovsky et al. 2017; with gradient penalty, Gulrajani et al. 2017).
+def wasserstein_real(logits):
+    """`-D(x)`: the critic raises its score on real images."""
+    return -_flat(logits)
+
+
+def wasserstein_fake(logits):
+    """`D(G(z))`: the critic lowers its score on generated images."""
+    return _flat(logits)
+
+
+def wasserstein_generator(logits):
+    """`-D(G(z))`."""
+    return -_flat(logits)
+
+
+# Hinge loss (Lim & Ye 2017; Miyato et al. 2018, SNGAN).
+def hinge_real(logits):
+    """`max(0, 1 - D(x))`."""
+    return tf.nn.relu(1.0 - _flat(logits))
+
+
+def hinge_fake(logits):
+    """`max(0, 1 + D(G(z)))`."""
+    return tf.nn.relu(1.0 + _flat(logits))
+
+
+def hinge_generator(logits):
+    """`-D(G(z))`."""
+    return -_flat(logits)
+
+
+@gin.configurable
+def non_saturating_loss():
+    """DCGAN's loss family: cross-entropy for D, non-saturating `-log D(G(z))` for G."""
+    return GANLoss(non_saturating_real, non_saturating_fake, non_saturating_generator)
+
+
+@gin.configurable
+def wasserstein_loss():
+    """WGAN's loss family; pair it with `gradient_penalty` for WGAN-GP."""
+    return GANLoss(wasserstein_real, wasserstein_fake, wasserstein_generator)
+
+
+@gin.configurable
+def hinge_loss():
+    """SNGAN's loss family: hinge for D, `-D(G(z))` for G."""
+    return GANLoss(hinge_real, hinge_fake, hinge_generator)
