@@ -11,6 +11,12 @@ the R-times larger batch.
 """
 import tensorflow as tf
 
+# Named explicitly so the draws do not depend on a default. Note: XLA's kernels for stateless
+# random ops (any algorithm) give other numbers than TensorFlow's own kernels for a seed computed
+# at run time, so the same step draws the same numbers every time *within* one compile mode
+# (jit_compile on or off), but not across the two.
+ALGORITHM = "philox"
+
 
 def replica_position():
     """Returns `(replica_id, num_replicas)` of the calling replica; `(0, 1)` outside a replica."""
@@ -41,14 +47,14 @@ def _replica_draw(draw_fn, local_shape, seed, counter, stream):
 def normal(local_shape, seed, counter, stream):
     """Standard normal float32 tensor of `local_shape`, this replica's slice of the global draw."""
     return _replica_draw(
-        lambda shape, s: tf.random.stateless_normal(shape, s, dtype=tf.float32),
+        lambda shape, s: tf.random.stateless_normal(shape, s, dtype=tf.float32, alg=ALGORITHM),
         local_shape, seed, counter, stream)
 
 
 def uniform(local_shape, seed, counter, stream):
     """U[0, 1) float32 tensor of `local_shape`, this replica's slice of the global draw."""
     return _replica_draw(
-        lambda shape, s: tf.random.stateless_uniform(shape, s, dtype=tf.float32),
+        lambda shape, s: tf.random.stateless_uniform(shape, s, dtype=tf.float32, alg=ALGORITHM),
         local_shape, seed, counter, stream)
 
 
@@ -56,5 +62,5 @@ def categorical(local_batch, num_classes, seed, counter, stream):
     """Uniform int32 class labels `[local_batch]` in `[0, num_classes)`."""
     return _replica_draw(
         lambda shape, s: tf.random.stateless_uniform(
-            shape, s, minval=0, maxval=num_classes, dtype=tf.int32),
+            shape, s, minval=0, maxval=num_classes, dtype=tf.int32, alg=ALGORITHM),
         [local_batch], seed, counter, stream)

@@ -33,8 +33,17 @@ def _check_nonnegative(name, value):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
 
 
+def _add(a, b):
+    """Sum of two gradients, either of which may be None or (embeddings) `tf.IndexedSlices`."""
+    if a is None or b is None:
+        return b if a is None else a
+    if isinstance(a, tf.IndexedSlices) or isinstance(b, tf.IndexedSlices):
+        a, b = (tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in (a, b))
+    return a + b
+
+
 def _sum_grads(clean, robust):
-    return [c if r is None else (r if c is None else c + r) for c, r in zip(clean, robust)]
+    return [_add(c, r) for c, r in zip(clean, robust)]
 
 
 @gin.configurable
@@ -180,7 +189,7 @@ class RobustGAN(keras.Model):
 
     def sample(self, num_samples, seed=0, labels=None):
         """`num_samples` images from z ~ N(0, I) drawn with `seed` (labels: cycle 0..K-1)."""
-        z = tf.random.stateless_normal([num_samples, self.latent_dim], [seed, 0])
+        z = tf.random.stateless_normal([num_samples, self.latent_dim], [seed, 0], alg=rng.ALGORITHM)
         if self.num_classes is not None and labels is None:
             labels = tf.range(num_samples, dtype=tf.int32) % self.num_classes
         return self.generate(z, labels)

@@ -1,0 +1,219 @@
+"""RobustGAN's train step: the baseline when robust training is off, each ablation changes only
+what it names, the robust terms rise above the clean ones, and bad settings are refused."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import IMAGE_SHAPE, LATENT_DIM, copy_model, tiny_discriminator, tiny_generator
+from rgan_tf import losses, penalties, rng
+from rgan_tf.robust_gan import RobustGAN
+
+BATCH = 8
+
+
+def real_batches(count, batch=BATCH, seed=0):
+    images = np.random.default_rng(seed).uniform(-1, 1, (count * batch,) + IMAGE_SHAPE)
+    return tf.data.Dataset.from_tensor_slices(images.astype(np.float32)).batch(
+        batch, drop_remainder=True)
+
+
+def make_gan(generator, discriminator, lr=1e-3, d_lr=None, jit_compile=False, **kwargs):
+    model = RobustGAN(copy_model(generator), copy_model(discriminator), **kwargs)
+    model.compile(keras.optimizers.Adam(lr, beta_1=0.5),
+                  keras.optimizers.Adam(lr if d_lr is None else d_lr, beta_1=0.5),
+                  jit_compile=jit_compile)
+    return model
+
+
+def assert_same_weights(a, b, rtol=1e-5, atol=1e-6, trainable_only=False):
+    pairs = (zip(a.trainable_weights, b.trainable_weights) if trainable_only
+             else zip(a.get_weights(), b.get_weights()))
+    for x, y in pairs:
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+def differs(a, b):
+    return any(not np.allclose(x, y, atol=1e-7) for x, y in zip(a.get_weights(), b.get_weights()))
+
+
+def plain_gan_steps(generator, discriminator, batches, family, penalty=None, d_steps=1, seed=0):
+    """A textbook alternating GAN, written independently of RobustGAN, drawing its noise from the
+    same counter-based streams (critic step k: stream 8k; generator: stream 8 d_steps)."""
+    g_opt = keras.optimizers.Adam(1e-3, beta_1=0.5)
+    d_opt = keras.optimizers.Adam(1e-3, beta_1=0.5)
+    for counter, real in enumerate(batches):
+        chunks = tf.reshape(real, [-1, d_steps] + list(IMAGE_SHAPE))
+        for k in range(d_steps):
+            chunk = chunks[:, k]
+            n = chunk.shape[0]
+            fake = generator(rng.normal([n, LATENT_DIM], seed, counter, 8 * k), training=True)
+            with tf.GradientTape() as tape:
+                loss = (tf.reduce_mean(family.real(discriminator(chunk, training=True)))
+                        + tf.reduce_mean(family.fake(discriminator(fake, training=True))))
+                if penalty is not None:
+                    alpha = rng.uniform([n], seed, counter, 8 * k + 2)
+                    loss += penalty(lambda x: discriminator(x, training=True), chunk, fake, alpha)
+            variables = discriminator.trainable_variables
+            d_opt.apply(tape.gradient(loss, variables), variables)
+        z = rng.normal([chunks.shape[0], LATENT_DIM], seed, counter, 8 * d_steps)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(family.generator(
+                discriminator(generator(z, training=True), training=True)))
+        variables = generator.trainable_variables
+        g_opt.apply(tape.gradient(loss, variables), variables)
+
+
+@pytest.mark.parametrize("family,penalty,d_steps", [
+    (losses.non_saturating_loss, None, 1),
+    (losses.wasserstein_loss, penalties.gradient_penalty, 2),
+    (losses.hinge_loss, None, 2),
+])
+def test_robust_off_equals_a_plain_gan(tiny_models, family, penalty, d_steps):
+    generator, discriminator = tiny_models
+    model = make_gan(generator, discriminator, robust="off", loss=family(), penalty=penalty,
+                     d_steps=d_steps)
+    model.fit(real_batches(3, BATCH * d_steps), epochs=1, verbose=0)
+    plain_g, plain_d = copy_model(generator), copy_model(discriminator)
+    plain_gan_steps(plain_g, plain_d, real_batches(3, BATCH * d_steps), family(), penalty,
+                    d_steps)
+    assert_same_weights(model.generator, plain_g)
+    assert_same_weights(model.discriminator, plain_d)
+
+
+def test_xla_step_compiles_and_is_deterministic(tiny_models):
+    # XLA draws other random numbers than the TF kernels (see rgan_tf.rng), so the check is that
+    # the compiled robust step runs and two identical runs agree exactly.
+    runs = []
+    for _ in range(2):
+        model = make_gan(*tiny_models, robust="both", eps_x=1.0, penalty=penalties.gradient_penalty,
+                         d_steps=2, jit_compile=True)
+        history = model.fit(real_batches(2, 2 * BATCH), verbose=0).history
+        runs.append(model)
+    assert model.jit_compile and np.isfinite(history["d_robust"][-1])
+    assert_same_weights(runs[0].generator, runs[1].generator, rtol=0, atol=0)
+    assert_same_weights(runs[0].discriminator, runs[1].discriminator, rtol=0, atol=0)
+
+
+def test_generator_only_leaves_the_discriminator_update_alone(tiny_models):
+    # The critic update precedes the generator's, so with robust training on G only the
+    # discriminator after one step is the baseline's, and the generator is not.
+    off = make_gan(*tiny_models, robust="off")
+    g_only = make_gan(*tiny_models, robust="generator", eps_z=0.5)
+    off.fit(real_batches(1), verbose=0)
+    g_only.fit(real_batches(1), verbose=0)
+    assert_same_weights(off.discriminator, g_only.discriminator)
+    assert differs(off.generator, g_only.generator)
+    assert set(g_only.trackers) - set(off.trackers) == {"g_robust"}
+
+
+def test_discriminator_only_leaves_the_generator_update_alone(tiny_models):
+    # With D frozen (learning rate 0) the generator sees the same critic in both runs.
+    off = make_gan(*tiny_models, robust="off", d_lr=0.0)
+    d_only = make_gan(*tiny_models, robust="discriminator", eps_x=1.0)
+    d_only_frozen = make_gan(*tiny_models, robust="discriminator", eps_x=1.0, d_lr=0.0)
+    for model in (off, d_only, d_only_frozen):
+        model.fit(real_batches(1), verbose=0)
+    assert_same_weights(off.generator, d_only_frozen.generator)
+    assert_same_weights(off.discriminator, d_only_frozen.discriminator)
+    plain = make_gan(*tiny_models, robust="off")
+    plain.fit(real_batches(1), verbose=0)
+    assert differs(plain.discriminator, d_only.discriminator)
+    assert set(d_only.trackers) - set(off.trackers) == {"d_robust"}
+
+
+def test_both_perturbs_both_players(tiny_models):
+    plain = make_gan(*tiny_models, robust="off")
+    both = make_gan(*tiny_models, robust="both", eps_z=0.5, eps_x=1.0)
+    plain.fit(real_batches(1), verbose=0)
+    history = both.fit(real_batches(1), verbose=0).history
+    assert differs(plain.generator, both.generator)
+    assert differs(plain.discriminator, both.discriminator)
+    assert {"d_loss", "g_loss", "d_robust", "g_robust", "d_real", "d_fake"} <= set(history)
+
+
+def test_worst_case_raises_each_loss_more_than_random_noise(tiny_models):
+    # At the same weights (lr 0) and the same draws, the worst-case terms exceed the clean
+    # losses and the random-noise terms of the same radius.
+    kwargs = dict(eps_z=1.0, eps_x=2.0, lr=0.0)
+    worst = make_gan(*tiny_models, robust="both", **kwargs).fit(real_batches(4), verbose=0)
+    random = make_gan(*tiny_models, robust="random", **kwargs).fit(real_batches(4), verbose=0)
+    worst, random = worst.history, random.history
+    assert worst["d_robust"][0] > worst["d_loss"][0]
+    assert worst["g_robust"][0] > worst["g_loss"][0]
+    assert worst["d_robust"][0] - worst["d_loss"][0] > random["d_robust"][0] - random["d_loss"][0]
+    assert worst["g_robust"][0] - worst["g_loss"][0] > random["g_robust"][0] - random["g_loss"][0]
+
+
+def test_lambda_zero_equals_the_baseline(tiny_models):
+    off = make_gan(*tiny_models, robust="off")
+    zero = make_gan(*tiny_models, robust="both", lam=0.0, eps_x=1.0)
+    off.fit(real_batches(2), verbose=0)
+    zero.fit(real_batches(2), verbose=0)
+    # Trainable weights only: the robust forward pass runs in training mode, so batch norm's
+    # moving statistics also see the perturbed batches.
+    assert_same_weights(off.generator, zero.generator, trainable_only=True)
+    assert_same_weights(off.discriminator, zero.discriminator, trainable_only=True)
+
+
+def test_mixture_weighting_scales_the_clean_term(tiny_models):
+    # With SGD, mixture(lam) = (1 - lam) * clean + lam * robust = (1 - lam) * algorithm1 with
+    # weight lam / (1 - lam) on the robust term.
+    mixture = RobustGAN(copy_model(tiny_models[0]), copy_model(tiny_models[1]), eps_x=1.0,
+                        eps_z=0.5, lam=0.2, weighting="mixture")
+    mixture.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), jit_compile=False)
+    algorithm1 = RobustGAN(copy_model(tiny_models[0]), copy_model(tiny_models[1]), eps_x=1.0,
+                           eps_z=0.5, lam=0.25)
+    algorithm1.compile(keras.optimizers.SGD(0.08), keras.optimizers.SGD(0.08), jit_compile=False)
+    mixture.fit(real_batches(1), verbose=0)
+    algorithm1.fit(real_batches(1), verbose=0)
+    assert_same_weights(mixture.discriminator, algorithm1.discriminator, rtol=1e-4,
+                        trainable_only=True)
+    assert_same_weights(mixture.generator, algorithm1.generator, rtol=1e-4, trainable_only=True)
+
+
+def test_conditional_step_uses_labels_and_leaves_them_untouched():
+    keras.utils.set_random_seed(1)
+    generator, discriminator = tiny_generator(num_classes=3), tiny_discriminator(num_classes=3)
+    model = make_gan(generator, discriminator, num_classes=3, eps_x=1.0, eps_z=0.5)
+    images = np.random.default_rng(0).uniform(-1, 1, (16,) + IMAGE_SHAPE).astype(np.float32)
+    labels = np.arange(16, dtype=np.int32) % 3
+    kept = labels.copy()
+    history = model.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(8),
+                        verbose=0).history
+    np.testing.assert_array_equal(labels, kept)
+    assert np.isfinite(history["d_robust"][0])
+    z = tf.zeros([2, LATENT_DIM])
+    assert not np.allclose(model.generate(z, tf.constant([0, 0])),
+                           model.generate(z, tf.constant([1, 2])))
+    with pytest.raises(ValueError, match="conditional"):
+        model.generate(z)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(robust="sometimes"), "Unknown robust mode"),
+    (dict(norm="l3"), "Unknown perturbation norm"),
+    (dict(lam=-0.1), "lam must be a finite number >= 0"),
+    (dict(eps_x=float("nan")), "eps_x must be a finite number >= 0"),
+    (dict(eps_z=float("inf")), "eps_z must be a finite number >= 0"),
+    (dict(weighting="mixture", lam=1.0), "mixture weighting needs lam < 1"),
+    (dict(weighting="average"), "Unknown weighting"),
+    (dict(d_steps=0), "d_steps must be an integer >= 1"),
+    (dict(num_classes=10), "needs num_classes"),
+])
+def test_bad_settings_are_refused(tiny_models, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RobustGAN(*tiny_models, **kwargs)
+
+
+def test_batch_that_cannot_be_split_among_critic_steps_is_refused(tiny_models):
+    model = make_gan(*tiny_models, d_steps=3)
+    with pytest.raises(ValueError, match="cannot be split among d_steps=3"):
+        model.fit(real_batches(1, batch=8), verbose=0)
+
+
+def test_images_of_the_wrong_shape_are_refused(tiny_models):
+    model = make_gan(*tiny_models)
+    data = tf.data.Dataset.from_tensor_slices(np.zeros([8, 4, 4, 1], np.float32)).batch(8)
+    with pytest.raises(ValueError, match=r"shape \(4, 4, 1\) but the generator makes"):
+        model.fit(data, verbose=0)

@@ -1,0 +1,35 @@
+"""Trains a GAN from gin configs: flags, gin, one call into `rgan_tf.training.train`.
+
+    python tools/train.py                                    # RGAN(DCGAN) on digits, offline
+    python tools/train.py --gin_file=gin_configs/cifar10/wgan_gp_rgan.gin \
+        --gin_bindings='train.steps=200' --model_dir=runs/wgan_gp_rgan
+"""
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from rgan_tf import launch  # noqa: E402
+
+DEFAULT_CONFIG = "gin_configs/digits/dcgan_rgan.gin"
+
+flags.DEFINE_multi_string("gin_file", None, f"Gin config file(s); default {DEFAULT_CONFIG}.")
+flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. 'train.steps=200'.")
+flags.DEFINE_string("model_dir", None, "Run folder; default runs/<config name>.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    gin_files = FLAGS.gin_file or [launch.repo_path(DEFAULT_CONFIG)]
+    model_dir = FLAGS.model_dir or launch.default_model_dir(gin_files)
+    try:
+        launch.run_training(gin_files, FLAGS.gin_bindings, model_dir)
+    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+        launch.fail(error)
+
+
+if __name__ == "__main__":
+    app.run(main)
