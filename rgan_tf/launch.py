@@ -32,6 +32,7 @@ def parse_gin(gin_files, gin_bindings):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Gin config file not found: {path}")
     gin.clear_config()
+    gin.add_config_file_search_path(REPO_ROOT)  # so `include 'gin_configs/...'` works anywhere
     try:
         gin.parse_config_files_and_bindings(gin_files, gin_bindings, skip_unknown=False)
     except (ValueError, KeyError, TypeError, SyntaxError) as error:

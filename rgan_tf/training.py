@@ -13,10 +13,10 @@ import os
 import gin
 import keras
 import numpy as np
-import tensorflow as tf
-
+from rgan_tf import checkpoints as checkpoints_lib
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
+from rgan_tf import distribute
 from rgan_tf import images as images_lib
 from rgan_tf.robust_gan import RobustGAN
 
@@ -62,45 +62,31 @@ class CheckpointEveryEpoch(keras.callbacks.Callback):
     stops and the error names the step and the last good checkpoint.
     """
 
-    def __init__(self, manager, total_steps):
+    def __init__(self, checkpoints, total_steps):
         super().__init__()
-        self.manager = manager
+        self.checkpoints = checkpoints
         self.total_steps = total_steps
         self.failure = None
-
-    def _step(self):
-        return int(self.model.g_optimizer.iterations.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
             if not math.isfinite(float(value)):
-                self.failure = (self._step(), name, float(value))
+                self.failure = (self.checkpoints.step(), name, float(value))
                 self.model.stop_training = True
                 return
-        if self._step() >= self.total_steps:
+        if self.checkpoints.step() >= self.total_steps:
             self.model.stop_training = True
 
-    def _save(self):
-        if self.failure is None and self.manager.latest_checkpoint != self._path_for_step():
-            self.manager.save(checkpoint_number=self._step())
-
-    def _path_for_step(self):
-        return os.path.join(self.manager.directory, f"ckpt-{self._step()}")
-
     def on_epoch_end(self, epoch, logs=None):
-        self._save()
+        if self.failure is None:
+            self.checkpoints.save()
 
     def on_train_end(self, logs=None):
-        self._save()
+        if self.failure is None:
+            self.checkpoints.save()
 
 
-def build_checkpoint(model):
-    """The `tf.train.Checkpoint` of a compiled `RobustGAN`: players and optimizers."""
-    return tf.train.Checkpoint(generator=model.generator, discriminator=model.discriminator,
-                               g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer)
-
-
-@gin.configurable(denylist=["model_dir"])
+@gin.configurable
 def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
                 g_optimizer=None, d_optimizer=None, jit_compile=True):
     """Builds and compiles the configured `RobustGAN` (call inside the strategy's scope).
@@ -122,7 +108,7 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
 
 @gin.configurable(denylist=["model_dir"])
 def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sample_every=500,
-          keep_checkpoints=3, verbose=1):
+          keep_checkpoints=3, verbose=1, strategy="default"):
     """Trains the gin-configured GAN for `steps` generator iterations, resuming from `model_dir`.
 
     Args:
@@ -135,6 +121,8 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
       sample_every: steps between sample grids (0: only at the end).
       keep_checkpoints: how many recent checkpoints to keep.
       verbose: `fit`'s verbosity (1: a progress bar per epoch).
+      strategy: a `tf.distribute.Strategy` or its name (`rgan_tf.distribute.STRATEGIES`);
+        `batch_size` is the global batch, split among the replicas.
 
     Returns:
       The trained `RobustGAN`.
@@ -145,26 +133,25 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
             raise ValueError(f"train.{name} must be an integer >= 1, got {value!r}.")
     os.makedirs(model_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = build_model()
+    if isinstance(strategy, str):
+        strategy = distribute.make_strategy(strategy)
+    with strategy.scope():
+        model = build_model()
     model.seed = seed
     dataset = data_lib.dataset(batch_size=batch_size * model.d_steps, seed=seed,
                                with_labels=model.num_classes is not None)
     _check_data_fits_model(dataset, model)
 
-    checkpoint = build_checkpoint(model)
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(model_dir, CHECKPOINT_DIR),
-                                         max_to_keep=keep_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        print(f"Resumed from {manager.latest_checkpoint}.")
-    start = int(model.g_optimizer.iterations.numpy())
+    checkpoints = checkpoints_lib.RunCheckpoints(
+        model, os.path.join(model_dir, CHECKPOINT_DIR), keep_checkpoints)
+    start = checkpoints.restore_latest()
     with open(os.path.join(model_dir, OPERATIVE_CONFIG), "w") as config_file:
         config_file.write(gin.operative_config_str())
     if start >= steps:
         print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
         return model
 
-    guard = CheckpointEveryEpoch(manager, steps)
+    guard = CheckpointEveryEpoch(checkpoints, steps)
     callbacks = [
         guard,
         SampleGrid(os.path.join(model_dir, SAMPLES_DIR), sample_every),
@@ -177,7 +164,7 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
         step, name, value = guard.failure
         raise NonFiniteLossError(
             f"Training stopped: {name} = {value} at step {step}. The last good checkpoint, "
-            f"{manager.latest_checkpoint}, was kept; lower the learning rate or eps and resume.")
+            f"{checkpoints.latest}, was kept; lower the learning rate or eps and resume.")
     return model
 
 

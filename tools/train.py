@@ -18,6 +18,8 @@ DEFAULT_CONFIG = "gin_configs/digits/dcgan_rgan.gin"
 flags.DEFINE_multi_string("gin_file", None, f"Gin config file(s); default {DEFAULT_CONFIG}.")
 flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. 'train.steps=200'.")
 flags.DEFINE_string("model_dir", None, "Run folder; default runs/<config name>.")
+flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker", "tpu"],
+                  "tf.distribute strategy; overrides the gin binding train.strategy.")
 FLAGS = flags.FLAGS
 
 
@@ -25,8 +27,11 @@ def main(argv):
     del argv
     gin_files = FLAGS.gin_file or [launch.repo_path(DEFAULT_CONFIG)]
     model_dir = FLAGS.model_dir or launch.default_model_dir(gin_files)
+    bindings = list(FLAGS.gin_bindings)
+    if FLAGS.strategy:
+        bindings.append(f"train.strategy = '{FLAGS.strategy}'")
     try:
-        launch.run_training(gin_files, FLAGS.gin_bindings, model_dir)
+        launch.run_training(gin_files, bindings, model_dir)
     except (ValueError, FileNotFoundError, FloatingPointError) as error:
         launch.fail(error)
 
