@@ -93,3 +93,35 @@ def wasserstein_loss():
 def hinge_loss():
     """SNGAN's loss family: hinge for D, `-D(G(z))` for G."""
     return GANLoss(hinge_real, hinge_fake, hinge_generator)
+
+
+# Banach Wasserstein loss (Adler & Lunz 2018, adler-j/bwgan): the Wasserstein loss divided by the
+# critic's target dual norm gamma, plus a small drift term 1e-5 * D(x)^2 on real logits that keeps
+# the critic's values near 0. Pair with `rgan_tf.penalties.bwgan_penalty(gamma=gamma)`.
+@gin.configurable
+def banach_wasserstein_loss(gamma=1.0, drift=1e-5):
+    """BWGAN's loss family: `real = -D(x)/gamma + drift D(x)^2`, `fake = D(x~)/gamma`,
+    `generator = -D(G(z))/gamma` (the reference's signs flipped to this module's convention).
+
+    Args:
+        gamma: the critic's target dual norm, as bound for `bwgan_penalty` (estimate it with
+            `rgan_tf.penalties.bwgan_constants`).
+        drift: weight of the drift term on real logits (1e-5 in the reference).
+    """
+    if not gamma > 0:
+        raise ValueError(f"banach_wasserstein_loss gamma must be > 0, got {gamma}.")
+    if not drift >= 0:
+        raise ValueError(f"banach_wasserstein_loss drift must be >= 0, got {drift}.")
+    gamma, drift = float(gamma), float(drift)
+
+    def banach_wasserstein_real(logits):
+        logits = _flat(logits)
+        return -logits / gamma + drift * tf.square(logits)
+
+    def banach_wasserstein_fake(logits):
+        return _flat(logits) / gamma
+
+    def banach_wasserstein_generator(logits):
+        return -_flat(logits) / gamma
+
+    return GANLoss(banach_wasserstein_real, banach_wasserstein_fake, banach_wasserstein_generator)

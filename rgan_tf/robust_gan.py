@@ -17,6 +17,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
 from rgan_tf import perturbations
 from rgan_tf import rng
@@ -44,6 +45,15 @@ def _add(a, b):
 
 def _sum_grads(clean, robust):
     return [_add(c, r) for c, r in zip(clean, robust)]
+
+
+def _with_loss_scaling(optimizer, player):
+    """`optimizer`, wrapped in a `LossScaleOptimizer` if any layer of `player` computes in float16
+    (bfloat16 has float32's range and needs no loss scaling)."""
+    float16 = any(layer.compute_dtype == "float16" for layer in player._flatten_layers())
+    if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 @gin.configurable
@@ -144,13 +154,19 @@ class RobustGAN(keras.Model):
         """Sets the two players' optimizers and builds their slots on the players' variables.
 
         Building here (inside the caller's strategy scope) avoids lazily created slots inside a
-        distributed step. XLA is on by default: the step compiles, and runs faster, on CPU too.
+        distributed step. XLA is on by default: the step compiles, and runs faster, on CPU too;
+        it is turned off, with a log line, under a multi-replica strategy that cannot compile
+        it (`rgan_tf.distribute.resolve_jit_compile`). A player built under the
+        `mixed_float16` policy gets its optimizer wrapped in `keras.optimizers.LossScaleOptimizer`
+        (dynamic loss scaling; `train_step` passes every loss through `scale_loss`).
         """
-        super().compile(jit_compile=jit_compile, **kwargs)
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
-        g_optimizer.build(self.generator.trainable_variables)
-        d_optimizer.build(self.discriminator.trainable_variables)
+        super().compile(
+            jit_compile=distribute.resolve_jit_compile(jit_compile, self.distribute_strategy),
+            **kwargs)
+        self.g_optimizer = _with_loss_scaling(g_optimizer, self.generator)
+        self.d_optimizer = _with_loss_scaling(d_optimizer, self.discriminator)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def get_compile_config(self):
         return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
@@ -207,7 +223,8 @@ class RobustGAN(keras.Model):
             self._discriminator_step(real_chunk, labels_chunk, counter, stream=8 * step)
         batch = tf.shape(chunks[0][0])[0] * self.generator_batch_multiplier
         self._generator_step(batch, counter, stream=8 * self.d_steps)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return distribute.reducible_logs(
+            {name: tracker.result() for name, tracker in self.trackers.items()})
 
     def _discriminator_step(self, real, labels, counter, stream):
         batch = tf.shape(real)[0]

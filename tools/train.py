@@ -20,6 +20,8 @@ flags.DEFINE_multi_string("gin_bindings", [], "Gin bindings, e.g. 'train.steps=2
 flags.DEFINE_string("model_dir", None, "Run folder; default runs/<config name>.")
 flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker", "tpu"],
                   "tf.distribute strategy; overrides the gin binding train.strategy.")
+flags.DEFINE_enum("mixed_precision", None, ["float32", "mixed_bfloat16", "mixed_float16"],
+                  "Keras dtype policy of the players; overrides build_model.mixed_precision.")
 FLAGS = flags.FLAGS
 
 
@@ -30,9 +32,11 @@ def main(argv):
     bindings = list(FLAGS.gin_bindings)
     if FLAGS.strategy:
         bindings.append(f"train.strategy = '{FLAGS.strategy}'")
+    if FLAGS.mixed_precision:
+        bindings.append(f"build_model.mixed_precision = '{FLAGS.mixed_precision}'")
     try:
         launch.run_training(gin_files, bindings, model_dir)
-    except (ValueError, FileNotFoundError, FloatingPointError) as error:
+    except (ValueError, OSError, FloatingPointError) as error:
         launch.fail(error)
 
 

@@ -1,0 +1,107 @@
+"""DCGAN (Radford et al. 2016, https://arxiv.org/abs/1511.06434), as in carpedm20/DCGAN-tensorflow.
+
+Generator: linear -> `base x base x width*2^(n-1)` -> BN -> ReLU, then `n` 5x5 stride-2 transposed
+convolutions halving the width (BN + ReLU), the last to `channels` with tanh. Discriminator: `n`
+5x5 stride-2 convolutions of width `width, 2 width, 4 width, ...` with LeakyReLU(0.2), batch norm on
+all but the first, then flatten and linear. All layers have biases and N(0, 0.02) weights, as in
+the reference (its biases before batch norm are redundant but kept, so the parameter counts match).
+
+The number of up-steps `n` follows from the image size: it is halved while it is even and larger
+than 7, so 28 -> 7x7 base and 2 steps (MNIST), 32 -> 4x4 and 3 steps (CIFAR-10), 48 -> 6x6 and 3
+(STL-10), 64 -> 4x4 and 4 (CelebA, the reference's own setting).
+"""
+import gin
+import keras
+
+from rgan_tf.architectures import blocks
+
+
+def dcgan_layout(image_size):
+    """`(base, steps)` with `image_size == base * 2**steps`, `4 <= base <= 7`, `steps >= 1`.
+
+    Raises:
+        ValueError: for a size that does not halve down to a 4..7 base in at least one step.
+    """
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be an integer >= 1, got {image_size!r}.")
+    base, steps = image_size, 0
+    while base > 7 and base % 2 == 0:
+        base, steps = base // 2, steps + 1
+    if steps == 0 or base > 7:
+        raise ValueError(
+            f"DCGAN cannot take image_size={image_size}: it must be base * 2**steps with a base "
+            "of 4 to 7 and at least one step (e.g. 28, 32, 48, 64).")
+    return base, steps
+
+
+def _init():
+    return keras.initializers.RandomNormal(stddev=0.02)
+
+
+def _reject_labels(num_classes, builder):
+    if num_classes is not None:
+        raise ValueError(f"{builder} is unconditional; got num_classes={num_classes!r} "
+                         "(use the conditional SNGAN ResNet for class-conditional models).")
+
+
+@gin.configurable
+def dcgan_generator(image_size=32, channels=3, latent_dim=100, width=64, num_classes=None):
+    """DCGAN generator: `z [B, latent_dim]` -> images `[B, image_size, image_size, channels]`.
+
+    Args:
+        image_size: output height and width (see `dcgan_layout`).
+        channels: output channels.
+        latent_dim: size of `z` (100 in DCGAN).
+        width: channels of the last hidden layer (`gf_dim`, 64); the first has `width * 2**(n-1)`.
+        num_classes: unsupported; must be None.
+
+    Returns:
+        A built `keras.Model` named "dcgan_generator".
+    """
+    _reject_labels(num_classes, "dcgan_generator")
+    blocks.check_positive(channels=channels, width=width)
+    base, steps = dcgan_layout(image_size)
+    inputs, z, _ = blocks.generator_inputs(latent_dim)
+    top = width * 2 ** (steps - 1)
+    h = keras.layers.Dense(base * base * top, kernel_initializer=_init())(z)
+    h = keras.layers.Reshape((base, base, top))(h)
+    h = blocks.batch_norm()(h)
+    h = keras.layers.ReLU()(h)
+    for step in range(1, steps):
+        h = keras.layers.Conv2DTranspose(top // 2 ** step, 5, 2, padding="same",
+                                         kernel_initializer=_init())(h)
+        h = blocks.batch_norm()(h)
+        h = keras.layers.ReLU()(h)
+    h = keras.layers.Conv2DTranspose(channels, 5, 2, padding="same", kernel_initializer=_init())(h)
+    out = keras.layers.Activation("tanh", dtype="float32", name="image")(h)
+    return keras.Model(inputs, out, name="dcgan_generator")
+
+
+@gin.configurable
+def dcgan_discriminator(image_size=32, channels=3, width=64, num_classes=None):
+    """DCGAN discriminator: images `[B, image_size, image_size, channels]` -> logits `[B, 1]`.
+
+    Args:
+        image_size: input height and width (see `dcgan_layout`); the model has as many stride-2
+            convolutions as the generator has up-steps.
+        channels: input channels.
+        width: channels of the first convolution (`df_dim`, 64).
+        num_classes: unsupported; must be None.
+
+    Returns:
+        A built `keras.Model` named "dcgan_discriminator".
+    """
+    _reject_labels(num_classes, "dcgan_discriminator")
+    blocks.check_positive(channels=channels, width=width)
+    _, steps = dcgan_layout(image_size)
+    inputs, image, _ = blocks.discriminator_inputs(image_size, channels)
+    h = image
+    for step in range(steps):
+        h = keras.layers.Conv2D(width * 2 ** step, 5, 2, padding="same",
+                                kernel_initializer=_init())(h)
+        if step > 0:
+            h = blocks.batch_norm()(h)
+        h = keras.layers.LeakyReLU(0.2)(h)
+    h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(h)
+    return keras.Model(inputs, out, name="dcgan_discriminator")

@@ -1,0 +1,356 @@
+"""The architecture builders: shapes, dtypes, reference parameter counts and size checks.
+
+Parameter counts are of *trainable* weights (batch norm's moving statistics and spectral norm's
+power-iteration vector `u` are state, not parameters, in the references as here). Each expected
+count is summed layer by layer from the reference architecture named beside it; a conv or linear
+layer with bias contributes `k*k*in*out + out` (`in*out + out`), a batch norm `2*C` (scale and
+offset), a categorical conditional batch norm `2*num_classes*C`.
+"""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rgan_tf import architectures
+
+
+def trainable_count(model):
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def conv(k, cin, cout):
+    """Parameters of a k x k convolution (or transposed convolution) with bias."""
+    return k * k * cin * cout + cout
+
+
+def linear(cin, cout):
+    return cin * cout + cout
+
+
+def bn(c):
+    return 2 * c
+
+
+def run_pair(generator, discriminator, batch=2, num_classes=None):
+    """Generates a batch, checks the image contract and feeds it to the discriminator."""
+    latent_dim = generator.inputs[0].shape[-1]
+    z = tf.random.normal([batch, latent_dim], seed=1)
+    labels = tf.range(batch, dtype=tf.int32) % (num_classes or 1)
+    g_in = z if num_classes is None else [z, labels]
+    images = generator(g_in, training=True)
+    assert images.dtype == tf.float32
+    assert np.all(np.abs(images.numpy()) <= 1.0)
+    d_in = images if num_classes is None else [images, labels]
+    logits = discriminator(d_in, training=True)
+    assert logits.dtype == tf.float32
+    assert logits.shape == (batch, 1)
+    return images, logits
+
+
+# --- DCGAN ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size,base,steps", [(28, 7, 2), (32, 4, 3), (48, 6, 3), (64, 4, 4)])
+def test_dcgan_layout_and_shapes(size, base, steps):
+    assert architectures.dcgan.dcgan_layout(size) == (base, steps)
+    g = architectures.dcgan_generator(image_size=size, channels=1, latent_dim=8, width=4)
+    d = architectures.dcgan_discriminator(image_size=size, channels=1, width=4)
+    assert g.inputs[0].shape[1:] == (8,)
+    # The first hidden layer is base x base x width * 2^(steps - 1).
+    assert g.get_layer(index=2).output.shape[1:] == (base, base, 4 * 2 ** (steps - 1))
+    images, _ = run_pair(g, d)
+    assert images.shape == (2, size, size, 1)
+
+
+def test_dcgan_64_matches_reference_parameter_count():
+    # carpedm20/DCGAN-tensorflow model.py, unconditional, 64x64x3, z_dim=100, gf_dim=df_dim=64:
+    # G: linear(100, 4*4*512) g_bn0(512) deconv5(512,256) g_bn1 deconv5(256,128) g_bn2
+    #    deconv5(128,64) g_bn3 deconv5(64,3) tanh; every linear/deconv with bias.
+    g_ref = (linear(100, 4 * 4 * 512) + bn(512) + conv(5, 512, 256) + bn(256)
+             + conv(5, 256, 128) + bn(128) + conv(5, 128, 64) + bn(64) + conv(5, 64, 3))
+    # D: conv5(3,64) lrelu; conv5(64,128) d_bn1; conv5(128,256) d_bn2; conv5(256,512) d_bn3;
+    #    linear(4*4*512, 1); convs with bias.
+    d_ref = (conv(5, 3, 64) + conv(5, 64, 128) + bn(128) + conv(5, 128, 256) + bn(256)
+             + conv(5, 256, 512) + bn(512) + linear(4 * 4 * 512, 1))
+    assert (g_ref, d_ref) == (5135363, 4316545)
+    assert trainable_count(architectures.dcgan_generator(image_size=64)) == g_ref
+    assert trainable_count(architectures.dcgan_discriminator(image_size=64)) == d_ref
+
+
+def test_dcgan_32_parameter_count_follows_the_same_layout():
+    # The reference always uses 4 up-steps; at 32x32 we use 3 from a 4x4 base (widths 256, 128,
+    # 64): the same layer rules with the 512-wide stage removed.
+    g_ref = (linear(100, 4 * 4 * 256) + bn(256) + conv(5, 256, 128) + bn(128)
+             + conv(5, 128, 64) + bn(64) + conv(5, 64, 3))
+    d_ref = (conv(5, 3, 64) + conv(5, 64, 128) + bn(128) + conv(5, 128, 256) + bn(256)
+             + linear(4 * 4 * 256, 1))
+    assert trainable_count(architectures.dcgan_generator(image_size=32)) == g_ref == 1443587
+    assert trainable_count(architectures.dcgan_discriminator(image_size=32)) == d_ref == 1034113
+
+
+@pytest.mark.parametrize("size", [0, 7, 8 * 9, 18, 36, 100, -32, 32.0, None])
+def test_dcgan_rejects_sizes_it_cannot_take(size):
+    for builder in (architectures.dcgan_generator, architectures.dcgan_discriminator):
+        with pytest.raises(ValueError, match="image_size"):
+            builder(image_size=size)
+
+
+def test_dcgan_rejects_labels_and_bad_widths():
+    with pytest.raises(ValueError, match="unconditional"):
+        architectures.dcgan_generator(num_classes=10)
+    with pytest.raises(ValueError, match="unconditional"):
+        architectures.dcgan_discriminator(num_classes=10)
+    with pytest.raises(ValueError, match="width"):
+        architectures.dcgan_generator(width=0)
+
+
+# --- WGAN-GP CNN ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 48])
+def test_wgan_gp_cnn_shapes(size):
+    g = architectures.wgan_gp_cnn_generator(latent_dim=8, dim=4, image_size=size)
+    d = architectures.wgan_gp_cnn_discriminator(dim=4, image_size=size)
+    images, _ = run_pair(g, d)
+    assert images.shape == (2, size, size, 3)
+
+
+def test_wgan_gp_cnn_matches_reference_parameter_count():
+    # igul222/improved_wgan_training gan_cifar.py, DIM=128, noise 128:
+    # G: Linear(128, 4*4*4*DIM) Batchnorm([0]) - per unit of the linear output, 2*8192 -
+    #    Deconv2D(5, 4D, 2D) BN Deconv2D(5, 2D, D) BN Deconv2D(5, D, 3) tanh; tflib adds biases.
+    dim = 128
+    g_ref = (linear(128, 4 * 4 * 4 * dim) + bn(4 * 4 * 4 * dim) + conv(5, 4 * dim, 2 * dim)
+             + bn(2 * dim) + conv(5, 2 * dim, dim) + bn(dim) + conv(5, dim, 3))
+    # D (MODE='wgan-gp', no batch norm): Conv2D(5, 3, D) Conv2D(5, D, 2D) Conv2D(5, 2D, 4D),
+    #    stride 2, LeakyReLU 0.2; Linear(4*4*4D, 1).
+    d_ref = (conv(5, 3, dim) + conv(5, dim, 2 * dim) + conv(5, 2 * dim, 4 * dim)
+             + linear(4 * 4 * 4 * dim, 1))
+    assert (g_ref, d_ref) == (5179907, 4114689)
+    assert trainable_count(architectures.wgan_gp_cnn_generator()) == g_ref
+    assert trainable_count(architectures.wgan_gp_cnn_discriminator()) == d_ref
+
+
+@pytest.mark.parametrize("size", [28, 64, 33])
+def test_wgan_gp_cnn_rejects_other_sizes(size):
+    with pytest.raises(ValueError, match="image_size 32"):
+        architectures.wgan_gp_cnn_generator(image_size=size)
+    with pytest.raises(ValueError, match="image_size 32"):
+        architectures.wgan_gp_cnn_discriminator(image_size=size)
+
+
+def test_models_keep_float32_outputs_under_mixed_precision():
+    import keras
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        g = architectures.wgan_gp_cnn_generator(latent_dim=8, dim=4)
+        d = architectures.wgan_gp_cnn_discriminator(dim=4)
+        run_pair(g, d)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+# --- WGAN-GP ResNet ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 48])
+def test_wgan_gp_resnet_shapes(size):
+    g = architectures.wgan_gp_resnet_generator(latent_dim=8, dim=4, image_size=size)
+    d = architectures.wgan_gp_resnet_discriminator(dim=4, image_size=size)
+    images, _ = run_pair(g, d)
+    assert images.shape == (2, size, size, 3)
+
+
+def test_wgan_gp_resnet_matches_reference_parameter_count():
+    # igul222/improved_wgan_training gan_cifar_resnet.py, unconditional, DIM_G = DIM_D = 128.
+    # G: Linear(128, 4*4*128); 3 x ResidualBlock(up): N1 BN(128), UpsampleConv3(128,128),
+    #    N2 BN(128), Conv3(128,128), shortcut UpsampleConv1(128,128); OutputN BN(128);
+    #    Conv3(128, 3); tanh. tflib convs and linears have biases.
+    up_block = bn(128) + conv(3, 128, 128) + bn(128) + conv(3, 128, 128) + conv(1, 128, 128)
+    g_ref = linear(128, 4 * 4 * 128) + 3 * up_block + bn(128) + conv(3, 128, 3)
+    # D: OptimizedResBlockDisc1: Conv3(3,128), ConvMeanPool3(128,128), MeanPoolConv1(3,128);
+    #    ResidualBlock(down): Conv3(128,128), ConvMeanPool3(128,128), ConvMeanPool1(128,128);
+    #    2 x ResidualBlock(None, identity shortcut): Conv3(128,128) x 2; mean pool;
+    #    Linear(128, 1). No normalization in D (NORMALIZATION_D = False).
+    d_ref = (conv(3, 3, 128) + conv(3, 128, 128) + conv(1, 3, 128)
+             + 2 * conv(3, 128, 128) + conv(1, 128, 128)
+             + 2 * 2 * conv(3, 128, 128) + linear(128, 1))
+    assert (g_ref, d_ref) == (1204483, 1053825)
+    assert trainable_count(architectures.wgan_gp_resnet_generator()) == g_ref
+    assert trainable_count(architectures.wgan_gp_resnet_discriminator()) == d_ref
+
+
+# --- SN-DCGAN ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 48])
+def test_sndcgan_shapes(size):
+    g = architectures.sndcgan_generator(latent_dim=8, image_size=size, ch=16)
+    d = architectures.sndcgan_discriminator(image_size=size, ch=16)
+    images, _ = run_pair(g, d)
+    assert images.shape == (2, size, size, 3)
+    n_sn = sum(isinstance(layer, keras.layers.SpectralNormalization) for layer in d.layers)
+    assert n_sn == 8  # seven convolutions and the linear layer
+
+
+@pytest.mark.parametrize("size,m", [(32, 4), (48, 6)])
+def test_sndcgan_matches_reference_parameter_count(size, m):
+    # pfnet-research/chainer-gan-lib common/net.py, ch=512, n_hidden=128, bottom_width M:
+    # DCGANGenerator: l0 Linear(128, M*M*512); bn0 BatchNormalization(M*M*512) - per unit;
+    #   dc1..dc3 Deconvolution2D(4, stride 2) 512->256->128->64 with bn1..bn3;
+    #   dc4 Deconvolution2D(64, 3, 3, stride 1). Chainer links have biases.
+    g_ref = (linear(128, m * m * 512) + bn(m * m * 512) + conv(4, 512, 256) + bn(256)
+             + conv(4, 256, 128) + bn(128) + conv(4, 128, 64) + bn(64) + conv(3, 64, 3))
+    # SNDCGANDiscriminator: SNConv 3x3 3->64, 4x4/2 64->128, 3x3 128->128, 4x4/2 128->256,
+    #   3x3 256->256, 4x4/2 256->512, 3x3 512->512; SNLinear(M*M*512, 1); all with biases
+    #   (SN's u vectors are not parameters).
+    d_ref = (conv(3, 3, 64) + conv(4, 64, 128) + conv(3, 128, 128) + conv(4, 128, 256)
+             + conv(3, 256, 256) + conv(4, 256, 512) + conv(3, 512, 512)
+             + linear(m * m * 512, 1))
+    if size == 32:
+        assert (g_ref, d_ref) == (3828739, 5860865)
+    assert trainable_count(architectures.sndcgan_generator(image_size=size)) == g_ref
+    assert trainable_count(architectures.sndcgan_discriminator(image_size=size)) == d_ref
+
+
+# --- SNGAN ResNet -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [32, 48])
+@pytest.mark.parametrize("num_classes", [None, 3])
+def test_sngan_resnet_shapes(size, num_classes):
+    g = architectures.sngan_resnet_generator(latent_dim=8, image_size=size, ch=4,
+                                             num_classes=num_classes)
+    d = architectures.sngan_resnet_discriminator(image_size=size, ch=4, num_classes=num_classes)
+    assert len(g.inputs) == len(d.inputs) == (1 if num_classes is None else 2)
+    images, _ = run_pair(g, d, num_classes=num_classes)
+    assert images.shape == (2, size, size, 3)
+
+
+def sngan_generator_reference(num_classes=0):
+    # pfnet-research/sngan_projection gen_models/resnet_32.py ResNetGenerator(ch=256, dim_z=128,
+    # bottom_width=4): l1 Linear(128, 4*4*256); block2..4 = gen_models/resblocks.py Block(256,
+    # 256, upsample=True): b1, c1 3x3, b2, c2 3x3, c_sc 1x1 (biases); b1/b2 are
+    # BatchNormalization(256) or, with n_classes, CategoricalConditionalBatchNormalization(256,
+    # n_cat) = gamma and beta EmbedIDs (n_cat x 256 each); b5 BatchNormalization(256) (never
+    # conditional); c5 Conv 3x3 256->3.
+    norm = bn(256) if not num_classes else 2 * num_classes * 256
+    block = norm + conv(3, 256, 256) + norm + conv(3, 256, 256) + conv(1, 256, 256)
+    return linear(128, 4 * 4 * 256) + 3 * block + bn(256) + conv(3, 256, 3)
+
+
+def sngan_discriminator_reference(num_classes=0):
+    # dis_models/snresnet_32.py SNResNetProjectionDiscriminator(ch=128): OptimizedBlock(3, 128):
+    # c1 3x3 3->128, c2 3x3, c_sc 1x1 3->128; Block(down): c1, c2 3x3, c_sc 1x1; two plain
+    # Blocks (identity shortcut): c1, c2; l5 SNLinear(128, 1, nobias=True) - 128 parameters;
+    # with n_classes, l_y SNEmbedID(n_classes, 128).
+    return (conv(3, 3, 128) + conv(3, 128, 128) + conv(1, 3, 128)
+            + 2 * conv(3, 128, 128) + conv(1, 128, 128) + 4 * conv(3, 128, 128)
+            + 128 + num_classes * 128)
+
+
+@pytest.mark.parametrize("num_classes", [None, 10])
+def test_sngan_resnet_matches_reference_parameter_count(num_classes):
+    # sn_cifar10_unconditional.yml (n_classes 0) and sn_cifar10.yml (n_classes 10).
+    g_ref = sngan_generator_reference(num_classes or 0)
+    d_ref = sngan_discriminator_reference(num_classes or 0)
+    expected = {None: (4276739, 1053824), 10: (4304387, 1055104)}[num_classes]
+    assert (g_ref, d_ref) == expected
+    g = architectures.sngan_resnet_generator(num_classes=num_classes)
+    d = architectures.sngan_resnet_discriminator(num_classes=num_classes)
+    assert (trainable_count(g), trainable_count(d)) == expected
+
+
+def test_sngan_resnet_stl_matches_the_paper_layout_count():
+    # Miyato et al. 2018, Table 5 (STL-10, 48x48; also google/compare_gan resnet_stl.py), with
+    # sngan_projection's block internals (biases; G blocks' c1 maps in->out, D blocks' c1 keeps
+    # in; D linear without bias). G: Linear(128, 6*6*512); up-blocks 512->256, 256->128,
+    # 128->64; BN(64); conv 3x3 64->3.
+    def g_block(cin, cout):
+        return bn(cin) + conv(3, cin, cout) + bn(cout) + conv(3, cout, cout) + conv(1, cin, cout)
+
+    def d_block(cin, cout):
+        return conv(3, cin, cin) + conv(3, cin, cout) + conv(1, cin, cout)
+
+    g_ref = (linear(128, 6 * 6 * 512) + g_block(512, 256) + g_block(256, 128)
+             + g_block(128, 64) + bn(64) + conv(3, 64, 3))
+    # D: optimized 3->64; down 64->128, 128->256, 256->512; plain 512->1024; sum pool;
+    # linear 1024->1 (no bias).
+    d_ref = (conv(3, 3, 64) + conv(3, 64, 64) + conv(1, 3, 64) + d_block(64, 128)
+             + d_block(128, 256) + d_block(256, 512) + d_block(512, 1024) + 1024)
+    assert (g_ref, d_ref) == (4878083, 10141440)
+    assert trainable_count(architectures.sngan_resnet_generator(image_size=48)) == g_ref
+    assert trainable_count(architectures.sngan_resnet_discriminator(image_size=48)) == d_ref
+
+
+def test_conditional_sngan_uses_the_label():
+    keras.utils.set_random_seed(0)
+    g = architectures.sngan_resnet_generator(latent_dim=8, ch=4, num_classes=3)
+    d = architectures.sngan_resnet_discriminator(ch=4, num_classes=3)
+    for layer in g.layers:  # conditional BN starts as plain BN: give the classes their own gamma
+        if isinstance(layer, architectures.blocks.ConditionalBatchNormalization):
+            layer.gamma.assign(tf.random.normal(layer.gamma.shape, 1.0, 0.5, seed=2))
+    z = tf.random.normal([2, 8], seed=3)
+    same = tf.constant([1, 1])
+    images = g([z, same], training=False)
+    assert not np.allclose(g([z, tf.constant([1, 2])], training=False)[1], images[1])
+    logits = d([images, same], training=False)
+    assert not np.isclose(d([images, tf.constant([1, 0])], training=False)[1, 0], logits[1, 0])
+
+
+@pytest.mark.parametrize("builder", ["sndcgan_generator", "sndcgan_discriminator",
+                                     "sngan_resnet_generator", "sngan_resnet_discriminator",
+                                     "wgan_gp_resnet_generator",
+                                     "wgan_gp_resnet_discriminator"])
+@pytest.mark.parametrize("size", [28, 64, 40])
+def test_32_and_48_only_builders_reject_other_sizes(builder, size):
+    with pytest.raises(ValueError, match="image_size 32"):
+        getattr(architectures, builder)(image_size=size)
+
+
+def test_bad_widths_and_classes_are_rejected():
+    with pytest.raises(ValueError, match="ch"):
+        architectures.sngan_resnet_generator(ch=0)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        architectures.sndcgan_discriminator(ch=12)
+    with pytest.raises(ValueError, match="num_classes"):
+        architectures.sngan_resnet_discriminator(num_classes=0)
+    with pytest.raises(ValueError, match="latent_dim"):
+        architectures.sngan_resnet_generator(latent_dim=0)
+
+
+def test_spectral_models_keep_float32_logits_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        g = architectures.sngan_resnet_generator(latent_dim=8, ch=4, num_classes=2)
+        d = architectures.sngan_resnet_discriminator(ch=4, num_classes=2)
+        run_pair(g, d, num_classes=2)
+        run_pair(architectures.sndcgan_generator(latent_dim=8, ch=16),
+                 architectures.sndcgan_discriminator(ch=16))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_models_clone_and_reload_from_config(tmp_path):
+    keras.utils.set_random_seed(0)
+    g = architectures.sngan_resnet_generator(latent_dim=8, ch=4, num_classes=3)
+    d = architectures.sngan_resnet_discriminator(ch=4, num_classes=3)
+    z, labels = tf.random.normal([2, 8], seed=4), tf.constant([0, 2])
+    images = g([z, labels], training=False)
+    for model, inputs in ((g, [z, labels]), (d, [images, labels])):
+        clone = keras.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+        np.testing.assert_allclose(clone(inputs, training=False), model(inputs, training=False),
+                                   rtol=1e-5, atol=1e-5)
+        path = str(tmp_path / f"{model.name}.keras")
+        model.save(path)
+        np.testing.assert_allclose(keras.models.load_model(path)(inputs, training=False),
+                                   model(inputs, training=False), rtol=1e-5, atol=1e-5)
+
+
+def test_builders_are_gin_configurable():
+    import gin
+    gin.clear_config()
+    gin.parse_config(["sngan_resnet_generator.ch = 4",
+                      "sngan_resnet_generator.latent_dim = 6",
+                      "sngan_resnet_generator.num_classes = 2"])
+    try:
+        g = gin.get_configurable("sngan_resnet_generator")()
+        assert g.inputs[0].shape[1:] == (6,) and len(g.inputs) == 2
+    finally:
+        gin.clear_config()

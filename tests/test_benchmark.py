@@ -1,0 +1,71 @@
+"""The benchmark builds both variants of a shipped gin config (shrunk to tiny sizes by bindings),
+times them on random data, and reports what `tools/benchmark.py` promises, table then JSON."""
+import json
+import os
+import subprocess
+import sys
+
+import gin
+import pytest
+
+from rgan_tf import benchmark, launch
+
+TINY = ["dcgan_generator.image_size = 8", "dcgan_generator.width = 4",
+        "dcgan_generator.latent_dim = 8", "dcgan_discriminator.image_size = 8",
+        "dcgan_discriminator.width = 4", "dcgan_generator.channels = 1",
+        "dcgan_discriminator.channels = 1"]
+KEYS = {"baseline_step_ms", "robust_step_ms", "ratio", "baseline_images_per_sec",
+        "robust_images_per_sec", "peak_memory_mb", "device", "xla", "baseline_jit_compile",
+        "robust_jit_compile", "ratio_cpu", "baseline_gpu_peak_memory_mb"}
+
+
+@pytest.fixture(autouse=True)
+def clean_gin():
+    yield
+    gin.clear_config()
+
+
+def test_run_times_the_baseline_and_the_configs_robust_mode():
+    result = benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan_rgan.gin")], TINY,
+                           steps=2, warmup=1, repeats=2, batch_size=4)
+    assert KEYS <= set(result)
+    assert result["robust_mode"] == "both" and result["xla"] is True
+    assert result["baseline_step_ms"] > 0 and result["robust_step_ms"] > 0
+    assert result["ratio"] == pytest.approx(result["robust_step_ms"] / result["baseline_step_ms"],
+                                            rel=1e-2)
+    assert len(result["robust_step_ms_rounds"]) == 2
+    assert result["baseline_images_per_sec"] == pytest.approx(
+        4 * 1000 / result["baseline_step_ms"], rel=1e-2, abs=0.05)
+    assert result["peak_memory_mb"] > 0 and result["baseline_gpu_peak_memory_mb"] is None
+    table = benchmark.table(result)
+    assert "baseline" in table and "robust" in table and "ratio robust/baseline" in table
+
+
+def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
+    result = benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan.gin")],
+                           TINY + ["build_model.jit_compile = False", "RobustGAN.d_steps = 2"],
+                           steps=1, warmup=0, repeats=1, batch_size=2)
+    assert result["robust_mode"] == "both"
+    assert result["xla"] is False and result["d_steps"] == 2
+    assert result["robust_images_per_sec"] == pytest.approx(
+        2 * 2 * 1000 / result["robust_step_ms"], rel=1e-2, abs=0.05)
+
+
+@pytest.mark.parametrize("kwargs,message", [(dict(steps=0), "steps must be an integer >= 1"),
+                                            (dict(batch_size=0), "batch_size must be")])
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan_rgan.gin")], TINY, **kwargs)
+
+
+def test_launcher_prints_a_table_then_one_json_line():
+    command = [sys.executable, launch.repo_path("tools/benchmark.py"),
+               "--gin_file=" + launch.repo_path("gin_configs/cifar10/dcgan_rgan.gin"),
+               "--steps=1", "--warmup=0", "--repeats=1", "--batch_size=2"]
+    command += [f"--gin_bindings={binding}" for binding in TINY]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert KEYS <= set(json.loads(lines[-1]))
+    assert any(line.startswith("ratio robust/baseline") for line in lines[:-1])

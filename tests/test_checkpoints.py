@@ -1,0 +1,237 @@
+"""Run checkpoints: a resumed run equals an uninterrupted one, an unreadable checkpoint (also one
+cut short by a kill while writing) is skipped for the previous one, and a folder of a different
+model is refused."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import IMAGE_SHAPE, copy_model, tiny_discriminator, tiny_generator
+from rgan_tf import checkpoints as checkpoints_lib
+from rgan_tf.robust_gan import RobustGAN
+
+BATCH = 8
+
+
+def batches(seed=0, epochs=3):
+    """Seeded, shuffled batches whose order depends on `seed` only (not on TF's global seed)."""
+    images = np.random.default_rng(0).uniform(-1, 1, (40,) + IMAGE_SHAPE).astype(np.float32)
+    order = np.concatenate([np.random.default_rng([seed, epoch]).permutation(40)
+                            for epoch in range(epochs)])
+    return tf.data.Dataset.from_tensor_slices(images[order]).batch(BATCH, drop_remainder=True)
+
+
+def make_gan(models, jit_compile=False):
+    generator, discriminator = models
+    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0)
+    model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
+                  jit_compile=jit_compile)
+    return model
+
+
+def weights(model):
+    return [np.asarray(v) for v in model.generator.weights + model.discriminator.weights
+            + model.g_optimizer.variables + model.d_optimizer.variables]
+
+
+def assert_equal_weights(a, b):
+    for x, y in zip(weights(a), weights(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def fresh_models(seed):
+    keras.utils.set_random_seed(seed)
+    return tiny_generator(), tiny_discriminator()
+
+
+def train_to(model, checkpoints, start, steps):
+    model.fit(batches().skip(start), steps_per_epoch=steps - start, epochs=1, verbose=0)
+    return checkpoints.save()
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_resumed_run_equals_uninterrupted_run(tiny_models, tmp_path, jit_compile):
+    whole = make_gan(tiny_models, jit_compile)
+    whole.fit(batches(), steps_per_epoch=5, epochs=1, verbose=0)
+
+    first = make_gan(tiny_models, jit_compile)
+    train_to(first, checkpoints_lib.RunCheckpoints(first, str(tmp_path)), 0, 2)
+    # A new process starts with other initial weights and other global RNG state: neither may
+    # leak into the resumed run (all training randomness is counter-based).
+    tf.random.uniform([3])
+    keras.random.normal([3])
+    second = make_gan(fresh_models(seed=7), jit_compile)
+    checkpoints = checkpoints_lib.RunCheckpoints(second, str(tmp_path), log=lambda _: None)
+    start = checkpoints.restore_latest()
+    assert start == 2 and checkpoints.restored.endswith("ckpt-2")
+    train_to(second, checkpoints, start, 5)
+    assert_equal_weights(whole, second)
+
+
+def test_restore_brings_back_players_optimizers_and_step(tiny_models, tmp_path):
+    model = make_gan(tiny_models)
+    checkpoints = checkpoints_lib.RunCheckpoints(model, str(tmp_path))
+    path = train_to(model, checkpoints, 0, 3)
+    other = make_gan(fresh_models(seed=3))
+    assert other.g_optimizer.iterations.numpy() == 0
+    assert checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore(path) == 3
+    assert_equal_weights(model, other)
+
+
+def test_saving_the_same_step_twice_writes_once(tiny_models, tmp_path):
+    model = make_gan(tiny_models)
+    checkpoints = checkpoints_lib.RunCheckpoints(model, str(tmp_path))
+    train_to(model, checkpoints, 0, 1)
+    stamp = os.path.getmtime(os.path.join(tmp_path, "ckpt-1.index"))
+    time.sleep(0.01)
+    checkpoints.save()
+    assert os.path.getmtime(os.path.join(tmp_path, "ckpt-1.index")) == stamp
+    assert [os.path.basename(p) for p in checkpoints.all()] == ["ckpt-1"]
+
+
+def corrupt(prefix, how):
+    if how == "truncated data":
+        data = prefix + ".data-00000-of-00001"
+        with open(data, "r+b") as handle:
+            handle.truncate(os.path.getsize(data) // 2)
+    elif how == "flipped bytes":
+        data = prefix + ".data-00000-of-00001"
+        with open(data, "r+b") as handle:
+            content = bytearray(handle.read())
+            content[len(content) // 2:len(content) // 2 + 8] = b"\xff" * 8
+            handle.seek(0)
+            handle.write(bytes(content))
+    elif how == "garbage index":
+        with open(prefix + ".index", "wb") as handle:
+            handle.write(b"not a checkpoint index")
+
+
+@pytest.mark.parametrize("how", ["truncated data", "flipped bytes", "garbage index"])
+def test_unreadable_latest_checkpoint_falls_back_to_the_previous(tiny_models, tmp_path, how):
+    model = make_gan(tiny_models)
+    checkpoints = checkpoints_lib.RunCheckpoints(model, str(tmp_path))
+    train_to(model, checkpoints, 0, 2)
+    expected = weights(model)
+    latest = train_to(model, checkpoints, 2, 3)
+    corrupt(latest, how)
+
+    messages = []
+    other = make_gan(fresh_models(seed=5))
+    resumed = checkpoints_lib.RunCheckpoints(other, str(tmp_path), log=messages.append)
+    assert resumed.restore_latest() == 2
+    assert "ckpt-3 is unreadable" in messages[0] and "falling back to" in messages[0]
+    assert messages[0].rstrip(".").endswith("ckpt-2")
+    for x, y in zip(expected, weights(other), strict=True):
+        np.testing.assert_array_equal(x, y)
+    # The next save at step 3 replaces the unreadable files with a good checkpoint.
+    other.fit(batches().skip(2), steps_per_epoch=1, epochs=1, verbose=0)
+    assert checkpoints_lib.verify_checkpoint(resumed.save()) is None
+
+
+def test_a_half_written_checkpoint_the_state_file_does_not_name_is_skipped(tiny_models, tmp_path):
+    model = make_gan(tiny_models)
+    checkpoints = checkpoints_lib.RunCheckpoints(model, str(tmp_path))
+    train_to(model, checkpoints, 0, 2)
+    with open(os.path.join(tmp_path, "ckpt-4.index"), "wb") as handle:
+        handle.write(b"\x00" * 10)
+    messages = []
+    other = make_gan(fresh_models(seed=5))
+    assert checkpoints_lib.RunCheckpoints(other, str(tmp_path),
+                                          log=messages.append).restore_latest() == 2
+    assert "ckpt-4 is unreadable" in messages[0]
+
+
+def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tiny_models, tmp_path):
+    model = make_gan(tiny_models)
+    checkpoints = checkpoints_lib.RunCheckpoints(model, str(tmp_path))
+    corrupt(train_to(model, checkpoints, 0, 1), "garbage index")
+    with pytest.raises(checkpoints_lib.CheckpointError, match="None of the 1 checkpoints"):
+        checkpoints_lib.RunCheckpoints(make_gan(tiny_models), str(tmp_path),
+                                       log=lambda _: None).restore_latest()
+
+
+def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
+    model = make_gan(tiny_models)
+    train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
+    keras.utils.set_random_seed(0)
+    other = RobustGAN(tiny_generator(latent_dim=4), tiny_discriminator(), robust="off")
+    other.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=False)
+    with pytest.raises(checkpoints_lib.CheckpointError, match="does not fit this model"):
+        checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore_latest()
+
+
+WRITER = textwrap.dedent("""
+    import os, sys
+    import tensorflow as tf
+    big = tf.Variable(tf.random.normal([4_000_000]))
+    step = tf.Variable(0, dtype=tf.int64)
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(big=big, step=step), sys.argv[1], 2)
+    while True:
+        step.assign_add(1)
+        big.assign(tf.fill([4_000_000], tf.cast(step, tf.float32)))
+        manager.save(checkpoint_number=int(step))
+        print(int(step), flush=True)
+""")
+
+
+def test_kill_while_writing_leaves_a_readable_latest_checkpoint(tmp_path):
+    # A writer saves 16 MB checkpoints in a loop; SIGKILL lands at arbitrary points of a save.
+    for attempt in range(2):
+        folder = str(tmp_path / f"run{attempt}")
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, folder], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        assert writer.stdout.readline().strip() == "1"  # one complete checkpoint exists
+        time.sleep(0.2 + 0.37 * attempt)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        latest = tf.train.latest_checkpoint(folder)
+        assert checkpoints_lib.verify_checkpoint(latest) is None, latest
+        value = tf.train.load_checkpoint(latest).get_tensor("big/.ATTRIBUTES/VARIABLE_VALUE")
+        assert np.all(value == checkpoints_lib.checkpoint_step(latest))
+
+
+# ------------------------------------------------------------------------------------------------
+# Same run?
+
+SAVED = """
+train.steps = 100
+train.seed = 0
+RobustGAN.eps_x = 2.3
+RobustGAN.loss = @non_saturating_loss()
+build_model.build_generator = @dcgan_generator
+generator/keras.optimizers.Adam.learning_rate = 0.0002
+"""
+
+
+def test_config_differences_name_each_changed_binding_and_ignore_run_control():
+    current = (SAVED.replace("train.steps = 100", "train.steps = 500")
+               .replace("eps_x = 2.3", "eps_x = 1.0")
+               .replace("@non_saturating_loss()", "@hinge_loss()")
+               .replace("0.0002", "0.001"))
+    assert checkpoints_lib.config_differences(SAVED, current) == [
+        "RobustGAN.eps_x: 2.3 (saved) -> 1.0 (now)",
+        "RobustGAN.loss: @non_saturating_loss() (saved) -> @hinge_loss() (now)",
+        "generator/Adam.learning_rate: 0.0002 (saved) -> 0.001 (now)",
+    ]
+    assert checkpoints_lib.config_differences(SAVED, SAVED + "train.verbose = 0\n") == []
+    assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.lam = 0.5\n") == [
+        "RobustGAN.lam: (not set) (saved) -> 0.5 (now)"]
+
+
+def test_check_same_run_refuses_only_a_folder_with_checkpoints_of_another_config(tmp_path):
+    with open(tmp_path / "operative_config.gin", "w") as handle:
+        handle.write(SAVED)
+    other = SAVED.replace("eps_x = 2.3", "eps_x = 1.0")
+    checkpoints_lib.check_same_run(str(tmp_path), other)  # no checkpoints yet: nothing to guard
+    os.makedirs(tmp_path / "checkpoints")
+    (tmp_path / "checkpoints" / "ckpt-5.index").write_bytes(b"")
+    checkpoints_lib.check_same_run(str(tmp_path), SAVED.replace("= 100", "= 900"))
+    with pytest.raises(checkpoints_lib.RunMismatchError, match=r"RobustGAN.eps_x: 2.3 \(saved\)"):
+        checkpoints_lib.check_same_run(str(tmp_path), other)
