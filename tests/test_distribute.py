@@ -1,7 +1,8 @@
 """Multi-replica training equals single-device training: one step on two replicas (two logical
 CPUs) gives the weights of one step on one device with the same global batch, with robust
-training on; two local workers hold identical weights; XLA is turned off where the strategy cannot
-compile it; `sync_batch_norm` converts batch norm and keeps the weights.
+training on; so does the launcher's path through `train` (slow); two local workers hold identical
+weights (slow); XLA is turned off where the strategy cannot compile it; `sync_batch_norm` converts
+batch norm and keeps the weights.
 
 The multi-replica runs need logical devices configured before TensorFlow starts (or a worker
 cluster), so they run `tests/distributed_run.py` in fresh processes; this pytest process never
@@ -91,6 +92,7 @@ def test_two_replicas_take_the_same_step_as_one_device(runs, setup):
     assert "d_robust" in two_info["history"] and "g_robust" in two_info["history"]
 
 
+@pytest.mark.slow  # two more processes, ~25 s
 def test_train_entry_on_two_replicas_equals_one_device(runs):
     # The launcher's whole path (gin config -> train -> build_model in the strategy's scope ->
     # data set batched with the global batch -> fit), with build_model.sync_batch_norm = True.
@@ -131,6 +133,7 @@ def _free_ports(count):
     return ports
 
 
+@pytest.mark.slow  # three processes, two of them a gRPC cluster over loopback, ~35 s
 def test_two_local_workers_hold_identical_weights(runs, tmp_path):
     steps = 3
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
