@@ -252,6 +252,7 @@ def check_same_run(model_dir, operative_config, config_name="operative_config.gi
     if differences:
         raise RunMismatchError(
             f"{model_dir} holds checkpoints of a different run configuration; refusing to resume "
-            "or overwrite them. Use a new --model_dir, or the saved settings. Differences:\n  "
+            "or overwrite them. Use a new --model_dir or the saved settings (or bind "
+            "train.resume_despite_changes=True to resume with the new ones). Differences:\n  "
             + "\n  ".join(differences))
 

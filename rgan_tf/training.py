@@ -153,7 +153,7 @@ def _check_learning_rate(player, optimizer):
     rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     if not math.isfinite(rate) or rate < 0:
         raise ValueError(f"The {player}'s learning rate must be a finite number >= 0, got "
-                         f"{rate!r}.")
+                         f"{rate:.6g}.")
 
 
 @contextlib.contextmanager
@@ -208,7 +208,8 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
 
 @gin.configurable(denylist=["model_dir"])
 def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sample_every=500,
-          keep_checkpoints=3, verbose=1, strategy="default", resume_despite_changes=False):
+          keep_checkpoints=3, verbose=1, strategy="default", resume_despite_changes=False,
+          callbacks=()):
     """Trains the gin-configured GAN for `steps` generator iterations, resuming from `model_dir`.
 
     Args:
@@ -226,6 +227,9 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
       resume_despite_changes: resume a folder whose saved config differs from this one (e.g. a
         lower learning rate after a NaN) instead of refusing; the differences are printed, and
         the checkpoint must still fit the model.
+      callbacks: extra callbacks, as factories `f(model_dir) -> keras.callbacks.Callback` called
+        once before training (e.g. `[@MetricsCallback]`: IS/FID, robustness and the
+        discriminator's gap during training, `rgan_tf.evaluation`).
 
     Returns:
       The trained `RobustGAN`.
@@ -243,6 +247,9 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
     dataset = data_lib.dataset(batch_size=batch_size * model.d_steps, seed=seed,
                                with_labels=model.num_classes is not None)
     _check_data_fits_model(dataset, model)
+
+    # Made before the operative config is read, so that their gin parameters are part of it.
+    extra_callbacks = [factory(model_dir) for factory in callbacks]
 
     # Nothing is written to model_dir before the folder is known to hold this model's run (same
     # config, readable checkpoints that fit): a refused run leaves it untouched.
@@ -268,7 +275,7 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
         guard,
         SampleGrid(os.path.join(model_dir, SAMPLES_DIR), sample_every, guard=guard),
         ScalarLogs(os.path.join(model_dir, LOGS_DIR), every=min(100, checkpoint_every)),
-    ]
+    ] + extra_callbacks
     model.fit(dataset.skip(start), epochs=math.ceil(steps / checkpoint_every),
               initial_epoch=start // checkpoint_every, steps_per_epoch=checkpoint_every,
               callbacks=callbacks, verbose=verbose)

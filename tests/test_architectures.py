@@ -103,6 +103,22 @@ def test_dcgan_rejects_labels_and_bad_widths():
         architectures.dcgan_generator(width=0)
 
 
+def test_dcgan_layer_norm_critic_is_per_sample_with_batch_norms_parameter_count():
+    # WGAN-GP's DCGAN critic (gan_64x64.py) swaps batch norm for layer norm over C, H, W with a
+    # per-channel scale and offset: 2*C parameters, as batch norm, and no coupling of samples.
+    batch = architectures.dcgan_discriminator(image_size=64)
+    layer = architectures.dcgan_discriminator(image_size=64, normalization="layer")
+    assert trainable_count(layer) == trainable_count(batch) == 4316545
+    images = tf.random.uniform([4, 64, 64, 3], -1.0, 1.0, seed=3)
+    alone = layer(images[:1], training=True).numpy()
+    together = layer(images, training=True).numpy()[:1]
+    np.testing.assert_allclose(alone, together, rtol=1e-4, atol=1e-5)
+    coupled = batch(images, training=True).numpy()[:1] - batch(images[:2], training=True).numpy()[:1]
+    assert np.abs(coupled).max() > 1e-4  # batch norm: a sample's logit depends on its batch
+    with pytest.raises(ValueError, match="normalization"):
+        architectures.dcgan_discriminator(normalization="instance")
+
+
 # --- WGAN-GP CNN ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", [32, 48])

@@ -160,6 +160,18 @@ def test_folder_of_another_model_is_refused_untouched(trained_run, tmp_path, bin
     assert snapshot(run) == before
 
 
+def test_resume_despite_changes_resumes_with_the_new_settings(trained_run, tmp_path):
+    run = copy_of(trained_run, tmp_path)
+    result = train_tool(run, tiny(6, "RobustGAN.eps_x = 1.0",
+                                  "train.resume_despite_changes = True"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Warning (train.resume_despite_changes=True)" in result.stdout
+    assert "RobustGAN.eps_x: 2.3 (saved) -> 1.0 (now)" in result.stdout
+    assert "(step 4)" in result.stdout and os.path.isfile(run / "checkpoints" / "ckpt-6.index")
+    with open(run / "operative_config.gin") as config:
+        assert "RobustGAN.eps_x = 1.0" in config.read()
+
+
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(trained_run, tmp_path):
     run = copy_of(trained_run, tmp_path)
     data = run / "checkpoints" / "ckpt-4.data-00000-of-00001"

@@ -3,7 +3,7 @@
 Generator: linear -> `base x base x width*2^(n-1)` -> BN -> ReLU, then `n` 5x5 stride-2 transposed
 convolutions halving the width (BN + ReLU), the last to `channels` with tanh. Discriminator: `n`
 5x5 stride-2 convolutions of width `width, 2 width, 4 width, ...` with LeakyReLU(0.2), batch norm on
-all but the first, then flatten and linear. All layers have biases and N(0, 0.02) weights, as in
+all but the first (or layer norm, as WGAN-GP's 64x64 DCGAN critic), then flatten and linear. All layers have biases and N(0, 0.02) weights, as in
 the reference (its biases before batch norm are redundant but kept, so the parameter counts match).
 
 The number of up-steps `n` follows from the image size: it is halved while it is even and larger
@@ -77,8 +77,25 @@ def dcgan_generator(image_size=32, channels=3, latent_dim=100, width=64, num_cla
     return keras.Model(inputs, out, name="dcgan_generator")
 
 
+NORMALIZATIONS = ("batch", "layer")
+
+
+def _discriminator_norm(normalization):
+    """The critic's normalization layer: batch norm (DCGAN) or per-sample layer norm.
+
+    "layer" is WGAN-GP's choice for a DCGAN critic (`gan_64x64.py`, tflib `Layernorm` over
+    C, H, W with a per-channel scale and offset): the gradient penalty is per sample, and batch
+    norm would make each sample's logit depend on the rest of the batch. `GroupNormalization`
+    with one group is exactly that layer (its parameter count equals batch norm's, 2 C).
+    """
+    if normalization == "layer":
+        return keras.layers.GroupNormalization(groups=1, epsilon=blocks.BN_EPSILON)
+    return blocks.batch_norm()
+
+
 @gin.configurable
-def dcgan_discriminator(image_size=32, channels=3, width=64, num_classes=None):
+def dcgan_discriminator(image_size=32, channels=3, width=64, num_classes=None,
+                        normalization="batch"):
     """DCGAN discriminator: images `[B, image_size, image_size, channels]` -> logits `[B, 1]`.
 
     Args:
@@ -87,11 +104,16 @@ def dcgan_discriminator(image_size=32, channels=3, width=64, num_classes=None):
         channels: input channels.
         width: channels of the first convolution (`df_dim`, 64).
         num_classes: unsupported; must be None.
+        normalization: "batch" (DCGAN) or "layer" (per-sample layer norm over H, W, C with a
+            per-channel scale and offset: WGAN-GP's DCGAN critic, for gradient-penalty losses).
 
     Returns:
         A built `keras.Model` named "dcgan_discriminator".
     """
     _reject_labels(num_classes, "dcgan_discriminator")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"dcgan_discriminator normalization must be one of {NORMALIZATIONS}, "
+                         f"got {normalization!r}.")
     blocks.check_positive(channels=channels, width=width)
     _, steps = dcgan_layout(image_size)
     inputs, image, _ = blocks.discriminator_inputs(image_size, channels)
@@ -100,7 +122,7 @@ def dcgan_discriminator(image_size=32, channels=3, width=64, num_classes=None):
         h = keras.layers.Conv2D(width * 2 ** step, 5, 2, padding="same",
                                 kernel_initializer=_init())(h)
         if step > 0:
-            h = blocks.batch_norm()(h)
+            h = _discriminator_norm(normalization)(h)
         h = keras.layers.LeakyReLU(0.2)(h)
     h = keras.layers.Flatten()(h)
     out = keras.layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logits")(h)

@@ -1,0 +1,164 @@
+"""The baseline zoo: every shipped gin config, the paper row it reproduces, and a Markdown table.
+
+`describe(path)` parses one config, builds both players through gin (`training.build_model`) and
+returns what the README's table shows for it; `markdown_table` renders rows; `tools/config_table.py`
+prints the table for every config (`docs/configs.md` holds its output). Scores are the Robust GAN
+paper's (IS / FID, Tables 1-3); a config without a number in its tables says why.
+"""
+import collections
+import glob
+import os
+
+import gin
+import keras
+import numpy as np
+
+from rgan_tf import launch
+
+CONFIG_DIR = "gin_configs"
+
+DATA_SETS = {
+    "cifar10": "CIFAR-10 32x32", "stl10": "STL-10 48x48", "celeba": "CelebA 64x64",
+    "mnist": "MNIST 28x28", "digits": "digits (8x8 -> 32x32)",
+}
+
+# Baseline config -> (model, reference implementation).
+BASELINES = {
+    "cifar10/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "cifar10/wgan_gp": ("WGAN-GP CNN", "improved_wgan_training gan_cifar.py"),
+    "cifar10/wgan_gp_resnet": ("WGAN-GP ResNet", "improved_wgan_training gan_cifar_resnet.py"),
+    "cifar10/sngan": ("SN-DCGAN (SNGAN CNN)", "chainer-gan-lib (stdgan, sndcgan)"),
+    "cifar10/sngan_resnet": ("SNGAN ResNet", "sngan_projection sn_cifar10_unconditional.yml"),
+    "cifar10/bwgan": ("BWGAN", "adler-j/bwgan cifar10_sobolev.py"),
+    "cifar10/sngan_cond": ("SNGAN ResNet, projection, 10 classes",
+                           "sngan_projection sn_cifar10.yml"),
+    "stl10/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "stl10/wgan_gp": ("WGAN-GP CNN", "improved_wgan_training gan_cifar.py"),
+    "stl10/wgan_gp_resnet": ("WGAN-GP ResNet", "improved_wgan_training gan_cifar_resnet.py"),
+    "stl10/sngan": ("SN-DCGAN (SNGAN CNN)", "chainer-gan-lib (stdgan, sndcgan)"),
+    "stl10/sngan_resnet": ("SNGAN ResNet (48x48 layout)", "SNGAN paper Table 5; compare_gan"),
+    "stl10/bwgan": ("BWGAN", "adler-j/bwgan cifar10_sobolev.py"),
+    "celeba/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "celeba/wgan_gp": ("WGAN-GP (DCGAN-64 layers, layer-norm critic)",
+                       "improved_wgan_training gan_64x64.py"),
+    "mnist/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "digits/dcgan": ("DCGAN (width 32)", "carpedm20/DCGAN-tensorflow"),
+}
+
+# Config -> (the paper's row, IS, FID); "-" where the paper gives no such number.
+PaperRow = collections.namedtuple("PaperRow", ["row", "inception_score", "fid"])
+_NOT_IN_TABLES = PaperRow("not in the paper's tables", "-", "-")
+PAPER_ROWS = {
+    "cifar10/dcgan": PaperRow("Table 1 DCGAN (Table 3 baseline: IS 5.70)", "5.77", "42.18"),
+    "cifar10/dcgan_rgan": PaperRow("Table 3 DCGAN, both robust", "6.11", "-"),
+    "cifar10/wgan_gp": PaperRow("Table 3 WGAN-GP baseline", "5.77", "-"),
+    "cifar10/wgan_gp_rgan": PaperRow("Table 3 WGAN-GP, both robust", "5.91", "-"),
+    "cifar10/wgan_gp_resnet": PaperRow("Table 1 WGAN-GP-res; Table 3 baseline", "7.76", "22.19"),
+    "cifar10/wgan_gp_resnet_rgan": PaperRow("Table 1 RGAN (WGAN-GP-res); Table 3 both robust",
+                                            "8.25", "19.79"),
+    "cifar10/sngan": PaperRow("not in the paper's tables (SNGAN paper, standard CNN: IS 7.42, "
+                              "FID 29.3)", "-", "-"),
+    "cifar10/sngan_rgan": _NOT_IN_TABLES,
+    "cifar10/sngan_resnet": PaperRow("Table 1 SNGAN", "8.22", "21.70"),
+    "cifar10/sngan_resnet_rgan": _NOT_IN_TABLES,
+    "cifar10/bwgan": PaperRow("Table 1 BWGAN; Table 3 baseline", "8.08", "25.67"),
+    "cifar10/bwgan_rgan": PaperRow("Table 3 BWGAN, both robust", "8.40", "-"),
+    "cifar10/sngan_cond": PaperRow("Table 2 SNGAN (conditional)", "8.37", "19.2"),
+    "cifar10/sngan_cond_rgan": PaperRow("Table 2 RGAN (SNGAN)", "8.65", "17.2"),
+    "stl10/dcgan": PaperRow("Table 1 DCGAN, STL-10", "7.36", "53.23"),
+    "stl10/dcgan_rgan": _NOT_IN_TABLES,
+    "stl10/wgan_gp": _NOT_IN_TABLES,
+    "stl10/wgan_gp_rgan": _NOT_IN_TABLES,
+    "stl10/wgan_gp_resnet": PaperRow("Table 1 WGAN-GP-res, STL-10", "9.06", "42.60"),
+    "stl10/wgan_gp_resnet_rgan": PaperRow("Table 1 RGAN (WGAN-GP-res), STL-10", "9.16", "39.62"),
+    "stl10/sngan": PaperRow("not in the paper's tables (SNGAN paper, standard CNN: IS 8.28, "
+                            "FID 53.1)", "-", "-"),
+    "stl10/sngan_rgan": _NOT_IN_TABLES,
+    "stl10/sngan_resnet": PaperRow("Table 1 SNGAN, STL-10", "9.10", "40.10"),
+    "stl10/sngan_resnet_rgan": _NOT_IN_TABLES,
+    "stl10/bwgan": PaperRow("not reported (did not converge on STL-10, footnote 3)", "-", "-"),
+    "stl10/bwgan_rgan": PaperRow("not reported (did not converge on STL-10, footnote 3)", "-",
+                                 "-"),
+    "celeba/dcgan": PaperRow("Figure 6 samples only", "-", "-"),
+    "celeba/dcgan_rgan": PaperRow("Figure 6 samples only", "-", "-"),
+    "celeba/wgan_gp": PaperRow("Figure 6 samples only", "-", "-"),
+    "celeba/wgan_gp_rgan": PaperRow("Figure 6 samples only", "-", "-"),
+    "mnist/dcgan": PaperRow("not a paper data set", "-", "-"),
+    "mnist/dcgan_rgan": PaperRow("not a paper data set", "-", "-"),
+    "digits/dcgan": PaperRow("not a paper data set (offline default)", "-", "-"),
+    "digits/dcgan_rgan": PaperRow("not a paper data set (offline default)", "-", "-"),
+}
+
+Row = collections.namedtuple("Row", [
+    "config", "data_set", "model", "robust", "reference", "generator_params",
+    "discriminator_params", "paper_row", "inception_score", "fid"])
+
+
+def shipped_configs():
+    """Names `<data set>/<config>` of every gin file under `gin_configs/`: data sets and
+    baselines in the order of `DATA_SETS` and `BASELINES` (unknown ones last, by name), each
+    robust config right after its baseline."""
+    paths = glob.glob(os.path.join(launch.repo_path(CONFIG_DIR), "*", "*.gin"))
+    names = [os.path.splitext(os.path.relpath(p, launch.repo_path(CONFIG_DIR)))[0]
+             for p in paths]
+    data_sets, baselines = list(DATA_SETS), list(BASELINES)
+
+    def order(name):
+        data_set, baseline = name.split("/")[0], baseline_name(name)
+        return (data_sets.index(data_set) if data_set in data_sets else len(data_sets),
+                baselines.index(baseline) if baseline in baselines else len(baselines),
+                baseline, name != baseline)
+
+    return sorted(names, key=order)
+
+
+def baseline_name(name):
+    """`cifar10/dcgan_rgan` -> `cifar10/dcgan`; a baseline is its own baseline."""
+    return name[:-len("_rgan")] if name.endswith("_rgan") else name
+
+
+def trainable_count(model):
+    """Number of trainable parameters (batch-norm statistics and SN vectors are not)."""
+    return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+
+
+def describe(name):
+    """Parses config `name` (`<data set>/<config>`), builds its players and returns its `Row`.
+
+    Raises:
+      ValueError: `name` is not a shipped config or has no entry in the tables above.
+    """
+    path = launch.repo_path(os.path.join(CONFIG_DIR, name + ".gin"))
+    if not os.path.isfile(path):
+        raise ValueError(f"No gin config {name!r} under {CONFIG_DIR}/ (known: "
+                         f"{', '.join(shipped_configs())}).")
+    baseline = baseline_name(name)
+    if baseline not in BASELINES or name not in PAPER_ROWS:
+        raise ValueError(f"{name} has no entry in rgan_tf.zoo.BASELINES / PAPER_ROWS; add one.")
+    from rgan_tf import training  # after launch: registers every configurable
+    launch.parse_gin([path], ["build_model.jit_compile = False"])
+    keras.backend.clear_session()
+    model = training.build_model()
+    robust = gin.query_parameter("RobustGAN.robust")
+    generator, discriminator = (trainable_count(model.generator),
+                                trainable_count(model.discriminator))
+    del model
+    keras.backend.clear_session()
+    model_name, reference = BASELINES[baseline]
+    paper = PAPER_ROWS[name]
+    return Row(name, DATA_SETS[name.split("/")[0]], model_name,
+               "no" if robust == "off" else robust, reference, generator, discriminator,
+               paper.row, paper.inception_score, paper.fid)
+
+
+def markdown_table(rows):
+    """A Markdown table of `Row`s, one line per config; parameter counts are exact."""
+    lines = ["| Config | Data set | Baseline | Robust | Reference | G params | D params | "
+             "Paper row | IS | FID |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |"]
+    for row in rows:
+        lines.append(
+            f"| `{row.config}` | {row.data_set} | {row.model} | {row.robust} | {row.reference} "
+            f"| {row.generator_params:,} | {row.discriminator_params:,} | {row.paper_row} "
+            f"| {row.inception_score} | {row.fid} |")
+    return "\n".join(lines) + "\n"

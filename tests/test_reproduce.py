@@ -1,0 +1,132 @@
+"""rgan_tf.reproduce / tools/reproduce.py: experiments run end to end at `tiny` scale, write their
+tables and figures, skip finished runs, and carry the paper's numbers."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rgan_tf import reproduce
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_mean_interval_is_the_95_percent_t_interval():
+    mean, half = reproduce.mean_interval([1.0, 2.0, 3.0])
+    # t_{0.975, 2} = 4.3027; std (ddof 1) = 1; n = 3.
+    assert mean == pytest.approx(2.0)
+    assert half == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5)
+    mean, half = reproduce.mean_interval([5.0])
+    assert mean == 5.0 and np.isnan(half)
+
+
+def test_paper_numbers_match_method_md():
+    assert reproduce.PAPER_TABLE1[("rgan_wgan_gp_res", "cifar10")] == (8.25, 19.79)
+    assert reproduce.PAPER_TABLE1[("dcgan", "stl10")] == (7.36, 53.23)
+    assert reproduce.PAPER_TABLE2["rgan_sngan_cond"] == (8.65, 17.2)
+    assert [reproduce.PAPER_TABLE3["dcgan"][v] for v in reproduce.VARIANTS] == [
+        5.70, 5.76, 5.80, 6.02, 6.11]
+
+
+def test_every_experiment_lists_distinct_runs_with_the_robust_binding():
+    for experiment in reproduce.EXPERIMENTS:
+        for scale in reproduce.SCALES:
+            runs = reproduce.experiment_runs(experiment, scale, [0, 1])
+            names = [run.name for run in runs]
+            assert len(names) == len(set(names)), (experiment, scale)
+            for run in runs:
+                assert f"RobustGAN.robust = '{run.variant}'" in run.bindings
+    table3 = reproduce.experiment_runs("table3", "small", [0])
+    assert len(table3) == 4 * 5
+    assert {run.variant for run in table3} == set(reproduce.VARIANTS)
+    # fig3 shares table3's folders; fig4's sweep point at the default radius is the plain run.
+    names3 = {run.name for run in table3}
+    assert {run.name for run in reproduce.experiment_runs("fig3", "small", [0])} <= names3
+    assert "dcgan_cifar10_both_s0" in {
+        run.name for run in reproduce.experiment_runs("fig4", "small", [0])}
+    with pytest.raises(ValueError, match="Unknown experiment"):
+        reproduce.experiment_runs("table9", "small", [0])
+
+
+def test_small_scale_gin_bindings_parse_for_every_family(tmp_path):
+    from rgan_tf import launch
+    families = ["dcgan", "wgan_gp", "wgan_gp_res", "bwgan", "sngan", "sngan_cond"]
+    for family in families:
+        run = reproduce.make_run(family, "cifar10", "both", 0, "small")
+        launch.parse_gin([launch.repo_path(p) for p in run.gin_files], list(run.bindings))
+
+
+def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
+    summary = reproduce.reproduce("table1", "paper", str(tmp_path), seeds=[0, 1], dry_run=True)
+    out = capsys.readouterr().out
+    assert len(summary["runs"]) == 18 and not summary["trained"]
+    assert "tools/train.py" in out and "gin_configs/cifar10/dcgan.gin" in out
+    assert not os.listdir(tmp_path)
+
+
+def _check_table(output_dir, experiment, rows):
+    with open(os.path.join(output_dir, f"{experiment}.csv")) as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == rows
+    for row in table:
+        assert np.isfinite(float(row["is"])) and float(row["is"]) >= 1.0 - 1e-6
+        assert np.isfinite(float(row["fid"]))
+    with open(os.path.join(output_dir, f"{experiment}.md")) as handle:
+        assert handle.read().count("\n| ") == rows + 1  # header + rows
+
+
+def test_table3_tiny_end_to_end_then_skips_finished_runs(tmp_path):
+    output_dir = str(tmp_path)
+    first = reproduce.reproduce("table3", "tiny", output_dir, seeds=[0], families=["dcgan"])
+    assert len(first["trained"]) == 5 and not first["skipped"]
+    _check_table(output_dir, "table3", rows=5)
+    with open(os.path.join(output_dir, "table3.csv")) as handle:
+        paper = {row["variant"]: float(row["paper_is"]) for row in csv.DictReader(handle)}
+    assert paper["both"] == 6.11 and paper["off"] == 5.70
+    done = os.path.join(output_dir, "runs", "dcgan_cifar10_both_s0", reproduce.DONE_FILE)
+    with open(done) as handle:
+        record = json.load(handle)
+    assert record["step"] == reproduce.SCALE_SETTINGS["tiny"].steps_for("dcgan")
+    assert os.path.isdir(os.path.join(output_dir, "classifier_digits32"))
+
+    second = reproduce.reproduce("table3", "tiny", output_dir, seeds=[0], families=["dcgan"])
+    assert not second["trained"] and len(second["skipped"]) == 5
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    output_dir = str(tmp_path)
+    run = reproduce.experiment_runs("fig3", "tiny", [0])[0]
+    from rgan_tf import launch
+    # Interrupted after 2 of 4 steps: a checkpoint, no done file.
+    launch.run_training([launch.repo_path(p) for p in run.gin_files],
+                        list(run.bindings) + ["train.steps = 2"],
+                        reproduce.run_folder(output_dir, run))
+    assert not reproduce.is_done(output_dir, run)
+    lines = []
+    summary = reproduce.reproduce("fig3", "tiny", output_dir, seeds=[0], log=lines.append)
+    assert len(summary["trained"]) == 2
+    assert reproduce.read_done(output_dir, run)["step"] == 4
+    assert os.path.isfile(os.path.join(output_dir, "fig3_worst_case_noise.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", reproduce.EXPERIMENTS)
+def test_every_experiment_tiny_through_the_tool(tmp_path, experiment):
+    output_dir = str(tmp_path)
+    command = [sys.executable, os.path.join(REPO, "tools", "reproduce.py"),
+               f"--experiment={experiment}", "--scale=tiny", f"--output_dir={output_dir}",
+               "--seeds=0"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert os.path.isfile(os.path.join(output_dir, f"{experiment}.md"))
+    assert os.path.isfile(os.path.join(output_dir, f"{experiment}.csv"))
+    if experiment.startswith("fig"):
+        assert any(name.startswith(experiment) and name.endswith(".png")
+                   for name in os.listdir(output_dir))
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 run(s) trained" in again.stdout
