@@ -13,10 +13,12 @@ full (TensorFlow checks every tensor's CRC) before any variable is assigned, and
 is skipped, with a message, for the one before it.
 """
 import glob
+import inspect
 import os
 import re
 
 import tensorflow as tf
+from gin import config as gin_config
 from gin import config_parser
 
 #: Bindings that may change between the runs that share a folder: they steer the run, not the
@@ -24,6 +26,7 @@ from gin import config_parser
 RUN_CONTROL_BINDINGS = frozenset({
     "train.steps", "train.verbose", "train.checkpoint_every", "train.sample_every",
     "train.keep_checkpoints", "train.strategy", "train.resume_despite_changes",
+    "train.callbacks",
     "build_model.jit_compile",
 })
 
@@ -199,6 +202,26 @@ class _Text(str):
         return str(self)
 
 
+def _default_text(name):
+    """The default value (as `parse_bindings` writes it) of the parameter `scope/selector.param`
+    of a registered configurable, or None if it has none or cannot be looked up."""
+    selector, _, param = name.rpartition("/")[2].rpartition(".")
+    try:
+        # gin has no public lookup of a configurable by name; a failure only means "unknown".
+        configurable = gin_config._REGISTRY.get_match(selector)  # pylint: disable=protected-access
+        target = configurable.wrapped
+        target = target.__init__ if inspect.isclass(target) else target
+        default = inspect.signature(target).parameters[param].default
+    except Exception:  # noqa: BLE001
+        return None
+    if default is inspect.Parameter.empty:
+        return None
+    try:
+        return parse_bindings(f"{selector}.{param} = {default!r}")[f"{selector}.{param}"]
+    except Exception:  # noqa: BLE001  (a default gin cannot write, e.g. an object)
+        return None
+
+
 def parse_bindings(config_text):
     """`{"scope/selector.param": value text}` of a gin config text (e.g. an operative config)."""
     bindings = {}
@@ -213,13 +236,21 @@ def parse_bindings(config_text):
 
 
 def config_differences(saved_text, current_text, ignore=RUN_CONTROL_BINDINGS):
-    """Lines `name: saved -> current` for every binding that differs between two configs."""
+    """Lines `name: saved -> current` for every binding that differs between two configs.
+
+    A parameter only one side lists counts as a difference unless its value there is the
+    configurable's default: a parameter added to the library since the run was saved leaves the
+    run's behaviour as it was as long as it keeps its default.
+    """
     saved, current = parse_bindings(saved_text), parse_bindings(current_text)
     lines = []
     for name in sorted(set(saved) | set(current)):
         if name in ignore:
             continue
         before, after = saved.get(name, "(not set)"), current.get(name, "(not set)")
+        if (name in saved) != (name in current):
+            if _default_text(name) == (after if name in current else before):
+                continue
         if before != after:
             lines.append(f"{name}: {before} (saved) -> {after} (now)")
     return lines

@@ -169,8 +169,9 @@ def _compiled(model, name, fn):
     functions = _COMPILED.setdefault(model, {})
     if name not in functions:
         model_ref = weakref.ref(model)
+        # No AutoGraph: the functions have no tensor-dependent Python control flow.
         functions[name] = tf.function(lambda *args: fn(model_ref(), *args),
-                                      reduce_retracing=True)
+                                      reduce_retracing=True, autograph=False)
     return functions[name]
 
 
@@ -207,9 +208,9 @@ class NoiseImages:
         self.norm = norm or getattr(model, "norm", "l2")
         perturbations.check_norm(self.norm)
         self.calls = 0
-        if mode != "normal" and not hasattr(model, "discriminator"):
-            raise ValueError("Worst-case and random-direction noise need the run's discriminator "
-                             "and loss: evaluate a run folder (--model_dir), not an export.")
+        if mode == "worst" and not hasattr(model, "discriminator"):
+            raise ValueError("Worst-case noise needs the run's discriminator and loss: evaluate "
+                             "a run folder (--model_dir), not an export.")
 
     def noise(self, n, index):
         """The base noise of call `index`: float32 `[n, latent_dim]` and labels (or None)."""
@@ -270,14 +271,17 @@ class ResourceMeter:
     """Wall time and peak resident memory of a block (RSS sampled every `interval` seconds), and
     the GPU's peak memory when there is one.
 
-    Use as a context manager; `fields(prefix)` gives `{prefix}_seconds`, `{prefix}_peak_rss_mib`
-    (the process's largest resident set seen during the block, all of TensorFlow included) and
+    Use as a context manager; `fields(prefix)` gives `{prefix}_seconds` (wall),
+    `{prefix}_cpu_seconds` (CPU time of all the process's threads: on a shared machine, the part
+    of the wall time that does not depend on the other jobs), `{prefix}_peak_rss_mib` (the
+    process's largest resident set seen during the block, all of TensorFlow included) and
     `{prefix}_peak_gpu_mib` (TensorFlow's allocator peak on GPU:0, if any).
     """
 
     def __init__(self, interval=0.02):
         self.interval = interval
         self.seconds = None
+        self.cpu_seconds = None
         self.peak_rss = 0
         self.peak_gpu = None
         self._stop = threading.Event()
@@ -296,6 +300,7 @@ class ResourceMeter:
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
         return self
 
     def _sample(self):
@@ -304,6 +309,7 @@ class ResourceMeter:
 
     def __exit__(self, *exc_info):
         self.seconds = time.perf_counter() - self._start
+        self.cpu_seconds = time.process_time() - self._cpu_start
         self._stop.set()
         self._thread.join()
         self.peak_rss = max(self.peak_rss, _rss_bytes())
@@ -313,6 +319,7 @@ class ResourceMeter:
 
     def fields(self, prefix="eval"):
         result = {f"{prefix}_seconds": round(self.seconds, 3),
+                  f"{prefix}_cpu_seconds": round(self.cpu_seconds, 3),
                   f"{prefix}_peak_rss_mib": round(self.peak_rss / 2**20, 1)}
         if self.peak_gpu is not None:
             result[f"{prefix}_peak_gpu_mib"] = round(self.peak_gpu / 2**20, 1)
@@ -654,16 +661,17 @@ def _generalization_data(model, source, num_images, data_kwargs, log):
     return train, heldout
 
 
+_SUMMARY_FIELDS = ("step", "num_fake", "num_real", "real_source", "real_split", "classifier",
+                   "resize", "eval_seconds", "eval_cpu_seconds", "eval_peak_rss_mib")
+
+
 def summary_line(record):
     """A one-line summary of a record's scores (metrics first, protocol after)."""
     parts = []
     for name, value in record.items():
         if isinstance(value, float) and (name.startswith(("is", "fid", "kid", "g_loss", "d_"))):
             parts.append(f"{name}={value:.4g}")
-    protocol = [f"{name}={record[name]}" for name in ("step", "num_fake", "num_real",
-                                                       "real_source", "real_split", "classifier",
-                                                       "resize", "eval_seconds",
-                                                       "eval_peak_rss_mib") if name in record]
+    protocol = [f"{name}={record[name]}" for name in _SUMMARY_FIELDS if name in record]
     return " ".join(parts + protocol)
 
 

@@ -52,27 +52,27 @@ class ServingModule(tf.Module):
         label_spec = tf.TensorSpec([None], tf.int32, name="label")
         sample_specs = [tf.TensorSpec([], tf.int32, name="n"), tf.TensorSpec([], tf.int64,
                                                                              name="seed")]
-        if self.conditional:
-            generate = lambda z, label: {"images": self._generate(z, label)}  # noqa: E731
-            generate_uint8 = lambda z, label: {"images": _to_uint8(self._generate(z, label))}  # noqa: E731,E501
-            specs = [z_spec, label_spec]
-        else:
-            generate = lambda z: {"images": self._generate(z)}  # noqa: E731
-            generate_uint8 = lambda z: {"images": _to_uint8(self._generate(z))}  # noqa: E731
-            specs = [z_spec]
+        specs = [z_spec, label_spec] if self.conditional else [z_spec]
+
+        # Inputs are `(z,)` or `(z, label)`; the signatures take them by the specs' names.
+        def generate(*inputs):
+            return {"images": self._generate(*inputs)}
+
+        def generate_uint8(*inputs):
+            return {"images": _to_uint8(self._generate(*inputs))}
+
         self.generate = tf.function(generate, input_signature=specs)
         self.generate_uint8 = tf.function(generate_uint8, input_signature=specs)
         self.sample = tf.function(self._sample, input_signature=sample_specs)
         self.discriminate = None
         if with_discriminator:
             self.discriminator = model.discriminator
-            if self.conditional:
-                discriminate = lambda images, label: {"logits": self._discriminate(images, label)}  # noqa: E731,E501
-                specs = [image_spec, label_spec]
-            else:
-                discriminate = lambda images: {"logits": self._discriminate(images)}  # noqa: E731
-                specs = [image_spec]
-            self.discriminate = tf.function(discriminate, input_signature=specs)
+
+            def discriminate(*inputs):
+                return {"logits": self._discriminate(*inputs)}
+
+            self.discriminate = tf.function(
+                discriminate, input_signature=[image_spec] + specs[1:])
 
     def signatures(self):
         """The `signatures` argument of `tf.saved_model.save`."""

@@ -19,6 +19,9 @@ import numpy as np
 
 from rgan_tf import evaluation
 
+#: t-SNE uses exact gradients up to this many points per panel, Barnes-Hut above.
+EXACT_TSNE_POINTS = 2000
+
 _IS = re.compile(r"^is(\d+k?)(_full)?(_worst_eps[0-9.e+-]+)?$")
 _FID = re.compile(r"^fid(\d+k?)(_full)?(_worst_eps[0-9.e+-]+)?$")
 _G_LOSS = re.compile(r"^g_loss(_(worst|random)_eps[0-9.e+-]+)?$")
@@ -151,7 +154,8 @@ def sweep_points(run_dirs, metric=None):
         path = _metrics_path(run_dir)
         records = evaluation.read_jsonl(path) if os.path.isfile(path) else []
         name, value = _latest_value(records, metric)
-        rows.append({"run": _run_label(run_dir), "eps_z": float(config.get("RobustGAN.eps_z", 0.01)),
+        rows.append({"run": _run_label(run_dir),
+                     "eps_z": float(config.get("RobustGAN.eps_z", 0.01)),
                      "eps_x": float(config.get("RobustGAN.eps_x", 4.0)),
                      "robust": config.get("RobustGAN.robust", "both"), "metric": name,
                      "value": value})
@@ -206,6 +210,8 @@ def plot_eps_sweep(run_dirs, output, metric=None):
             axis.set_xscale("log")
         elif len(xs) > 1:
             axis.set_xscale("symlog", linthresh=min(x for x in xs if x > 0) if any(xs) else 1.0)
+        axis.set_xticks(xs, [f"{x:g}" for x in xs])
+        axis.minorticks_off()
         axis.set_xlabel(title)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
@@ -223,7 +229,10 @@ def _embed(parts, seed=0):
     stacked = np.concatenate([np.asarray(part, np.float64).reshape(len(part), -1)
                               for part in parts])
     perplexity = float(max(2.0, min(30.0, (len(stacked) - 1) / 3.0)))
-    embedded = TSNE(n_components=2, init="pca", perplexity=perplexity,
+    # Exact gradients up to a few thousand points: faster here than Barnes-Hut, whose OpenMP
+    # threads crawl on a small, shared CPU (80 points: 0.7 s against 18 s on two busy cores).
+    method = "exact" if len(stacked) <= EXACT_TSNE_POINTS else "barnes_hut"
+    embedded = TSNE(n_components=2, init="pca", perplexity=perplexity, method=method,
                     random_state=seed).fit_transform(stacked)
     out, start = [], 0
     for part in parts:

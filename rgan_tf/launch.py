@@ -31,12 +31,18 @@ def parse_gin(gin_files, gin_bindings):
     for path in gin_files:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Gin config file not found: {path}")
+    gin_files = [os.path.abspath(path) for path in gin_files]
     gin.clear_config()
-    gin.add_config_file_search_path(REPO_ROOT)  # so `include 'gin_configs/...'` works anywhere
+    # Configs include each other as 'gin_configs/...', relative to the repository: parse from
+    # there, whatever the caller's working directory.
+    caller_directory = os.getcwd()
+    os.chdir(REPO_ROOT)
     try:
         gin.parse_config_files_and_bindings(gin_files, gin_bindings, skip_unknown=False)
-    except (ValueError, KeyError, TypeError, SyntaxError) as error:
+    except (ValueError, KeyError, TypeError, SyntaxError, OSError) as error:
         raise ValueError(f"Bad gin config: {error}") from error
+    finally:
+        os.chdir(caller_directory)
 
 
 def run_training(gin_files, gin_bindings, model_dir):

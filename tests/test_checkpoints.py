@@ -223,6 +223,11 @@ def test_config_differences_name_each_changed_binding_and_ignore_run_control():
     assert checkpoints_lib.config_differences(SAVED, SAVED + "train.verbose = 0\n") == []
     assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.lam = 0.5\n") == [
         "RobustGAN.lam: (not set) (saved) -> 0.5 (now)"]
+    # A parameter the saved run did not list (added to the library since) is a difference only
+    # when it is not at its default.
+    assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.norm = 'l2'\n") == []
+    assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.norm = 'linf'\n") == [
+        "RobustGAN.norm: (not set) (saved) -> 'linf' (now)"]
 
 
 def test_check_same_run_refuses_only_a_folder_with_checkpoints_of_another_config(tmp_path):

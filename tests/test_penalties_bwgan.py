@@ -147,3 +147,28 @@ def test_banach_wasserstein_loss_is_the_scaled_wasserstein_loss_with_drift():
     np.testing.assert_allclose(family.generator(logits), [-0.5, 0.25])
     with pytest.raises(ValueError, match="gamma must be > 0"):
         losses.banach_wasserstein_loss(gamma=0.0)
+
+
+def test_constants_tool_measures_the_mean_image_norm():
+    # tools/bwgan_constants.py: at p = 2, s = 0 both constants are the mean L2 norm of the images,
+    # here the first 300 digits (fixed order) at 32x32, as dataset() yields them.
+    import subprocess
+    import sys
+
+    from rgan_tf import data
+    from rgan_tf import launch
+    images = np.concatenate([b.numpy() for b in data.dataset(
+        "digits", batch_size=100, split="all", image_size=32, shuffle=False, repeat=False)])[:300]
+    expected = np.linalg.norm(images.reshape(300, -1), axis=1).mean()
+    result = subprocess.run(
+        [sys.executable, launch.repo_path("tools/bwgan_constants.py"), "--source=digits",
+         "--split=all", "--image_size=32", "--num_images=300", "--batch_size=128"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert "300 images" in lines[0]
+    bound = {line.split(" = ")[0]: float(line.split(" = ")[1]) for line in lines[1:]}
+    assert set(bound) == {"bwgan_penalty.weight", "bwgan_penalty.gamma",
+                          "banach_wasserstein_loss.gamma"}
+    for value in bound.values():
+        assert value == pytest.approx(expected, abs=0.01)

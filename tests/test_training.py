@@ -102,12 +102,6 @@ def test_launcher_writes_the_run_folder_and_resumes(tmp_path):
     assert result.returncode == 0 and "nothing to train" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gin bug hit by launch.parse_gin: outside the repository root, `include 'gin_configs/...'` "
-    "is first looked up as a Python package; with the editable install `gin_configs` is a "
-    "namespace package (spec.origin None) and gin's resource_reader raises TypeError before "
-    "the REPO_ROOT search path is tried. Fix in launch.parse_gin: put REPO_ROOT before '' in "
-    "gin's search prefixes (or resolve includes against it)."))
 def test_launcher_runs_from_any_working_directory(tmp_path):
     result = train_tool(tmp_path / "run", tiny(2), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
