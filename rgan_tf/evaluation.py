@@ -55,7 +55,7 @@ METRICS_PLOT = "metrics.png"
 OPERATIVE_CONFIG = "operative_config.gin"
 LOGS_DIR = "logs"
 NOISE_MODES = ("normal", "worst", "random")
-#: Fields of a `rgan_tf.metrics.evaluate` record that describe the protocol, not a score.
+# The scores of a `rgan_tf.metrics.evaluate` record (the other fields describe the protocol).
 _METRIC_NAME = re.compile(r"^(is|fid|kid)\d+k?(_full)?(_std)?$")
 # Streams of the evaluation's random draws (rgan_tf.rng): base noise, random directions.
 _Z_STREAM, _DIRECTION_STREAM = 0, 1
@@ -402,7 +402,8 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
       The `rgan_tf.metrics.evaluate` record (`is50k`, `is50k_std`, `fid50k`, `kid50k` and the
       protocol fields), plus `is50k_worst_eps<r>` (and `_std`), `fid50k_worst_eps<r>`, `g_loss`,
       `g_loss_worst_eps<r>`, `g_loss_random_eps<r>` for each radius, `noise_norm`, `noise_seed`,
-      `robustness_radii`, and `eval_seconds`, `eval_peak_rss_mib` (`eval_peak_gpu_mib` on a GPU).
+      `robustness_radii`, `loss_samples`, and the cost: `eval_seconds`, `eval_cpu_seconds`,
+      `eval_peak_rss_mib` (`eval_peak_gpu_mib` on a GPU; see `ResourceMeter`).
     """
     radii = _check_radii(robustness_radii)
     if image_size is None:
@@ -426,10 +427,10 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
                     base = name[:-len("_std")] if match.group(3) else name
                     record[base + suffix + (match.group(3) or "")] = value
         if radii:
-            record.update(generator_loss_under_noise(
-                model, loss_samples or min(num_samples, 10000), radii, batch_size, seed))
-            record["robustness_radii"] = radii
-            record["loss_samples"] = int(loss_samples or min(num_samples, 10000))
+            loss_samples = int(loss_samples or min(num_samples, 10000))
+            record.update(generator_loss_under_noise(model, loss_samples, radii, batch_size,
+                                                     seed))
+            record.update(robustness_radii=radii, loss_samples=loss_samples)
     record.update(noise_seed=int(seed), **({"noise_norm": norm} if norm else {}))
     record.update(meter.fields("eval"))
     return record
@@ -617,8 +618,9 @@ def evaluate_run(model_dir=None, export_dir=None, checkpoint=None, num_samples=5
         raise ValueError(f"num_samples must be >= 10 (the Inception Score's 10 splits); got "
                          f"{num_samples}.")
     config = read_run_config(model_dir or export_dir)
-    source, run_image_size, data_kwargs = run_data_settings(config)
-    if real_source is not None and real_source != source:
+    run_source, _, run_data_kwargs = run_data_settings(config)
+    source, data_kwargs = run_source, run_data_kwargs
+    if real_source is not None and real_source != run_source:
         source, data_kwargs = real_source, {}
     classifier = classifiers_lib.load_classifier(classifier)  # before the model: fails fast
     if model_dir is not None:
@@ -634,8 +636,8 @@ def evaluate_run(model_dir=None, export_dir=None, checkpoint=None, num_samples=5
         robustness_radii=radii if robustness else (), seed=seed, cache_dir=cache_dir,
         data_kwargs=data_kwargs, verbose=verbose))
     if generalization:
-        train, heldout = _generalization_data(model, source if real_source is None else None,
-                                              d_num_images, data_kwargs, log)
+        train, heldout = _generalization_data(model, run_source, d_num_images, run_data_kwargs,
+                                              log)
         record.update(discriminator_generalization(model, train, heldout, [model.eps_x]))
     record["model_dir" if model_dir else "export_dir"] = os.path.abspath(model_dir or export_dir)
     path = metrics_file or default_metrics_file(model_dir, export_dir)
@@ -684,6 +686,11 @@ def _bound(name, default):
         return gin.query_parameter(name)
     except ValueError:
         return default
+
+
+# Numeric record fields that describe the protocol: not worth a TensorBoard curve.
+_NOT_SCALARS = frozenset({"step", "num_fake", "num_real", "is_splits", "noise_seed",
+                          "loss_samples", "d_num_train", "d_num_heldout"})
 
 
 @gin.configurable(denylist=["model_dir"])
@@ -834,7 +841,7 @@ class MetricsCallback(keras.callbacks.Callback):
         with self.writer.as_default():
             for name, value in record.items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and (
-                        name != "step"):
+                        name not in _NOT_SCALARS):
                     tf.summary.write(f"eval/{name}", tf.constant(float(value), tf.float32),
                                      step=step, metadata=_SCALAR_METADATA)
         self.writer.flush()

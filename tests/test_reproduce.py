@@ -59,6 +59,17 @@ def test_small_scale_gin_bindings_parse_for_every_family(tmp_path):
         launch.parse_gin([launch.repo_path(p) for p in run.gin_files], list(run.bindings))
 
 
+def test_paper_scale_runs_parse_with_the_shipped_configs():
+    from rgan_tf import launch
+    names = set()
+    for experiment in reproduce.EXPERIMENTS:
+        for run in reproduce.experiment_runs(experiment, "paper", [0]):
+            if run.name not in names:
+                names.add(run.name)
+                launch.parse_gin([launch.repo_path(p) for p in run.gin_files], list(run.bindings))
+    assert "sngan_cond_cifar10_both_s0" in names and "dcgan_celeba_off_s0" in names
+
+
 def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
     summary = reproduce.reproduce("table1", "paper", str(tmp_path), seeds=[0, 1], dry_run=True)
     out = capsys.readouterr().out
@@ -73,7 +84,7 @@ def _check_table(output_dir, experiment, rows):
     assert len(table) == rows
     for row in table:
         assert np.isfinite(float(row["is"])) and float(row["is"]) >= 1.0 - 1e-6
-        assert np.isfinite(float(row["fid"]))
+        assert np.isfinite(float(row["fid"])) and float(row["fid"]) > 0
     with open(os.path.join(output_dir, f"{experiment}.md")) as handle:
         assert handle.read().count("\n| ") == rows + 1  # header + rows
 
