@@ -29,6 +29,8 @@ RUN_CONTROL_BINDINGS = frozenset({
     "train.callbacks",
     "build_model.jit_compile",
 })
+# Whole configurables that only observe a run (evaluation during training).
+RUN_CONTROL_PREFIXES = ("MetricsCallback.",)
 
 _CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)$")
 
@@ -245,7 +247,7 @@ def config_differences(saved_text, current_text, ignore=RUN_CONTROL_BINDINGS):
     saved, current = parse_bindings(saved_text), parse_bindings(current_text)
     lines = []
     for name in sorted(set(saved) | set(current)):
-        if name in ignore:
+        if name in ignore or name.startswith(RUN_CONTROL_PREFIXES):
             continue
         before, after = saved.get(name, "(not set)"), current.get(name, "(not set)")
         if (name in saved) != (name in current):

@@ -195,7 +195,8 @@ class RobustGAN(keras.Model):
             return self.generator(z, training=training)
         if labels is None:
             raise ValueError("This GAN is conditional: pass the class labels to generate.")
-        return self.generator([z, labels], training=training)
+        return self.generator([tf.convert_to_tensor(z, tf.float32),
+                               tf.convert_to_tensor(labels, tf.int32)], training=training)
 
     def discriminate(self, images, labels=None, training=False):
         """Logits `[B]` (float32) of the discriminator on `images` (and labels)."""

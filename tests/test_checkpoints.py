@@ -221,6 +221,8 @@ def test_config_differences_name_each_changed_binding_and_ignore_run_control():
         "generator/Adam.learning_rate: 0.0002 (saved) -> 0.001 (now)",
     ]
     assert checkpoints_lib.config_differences(SAVED, SAVED + "train.verbose = 0\n") == []
+    evaluation_on = SAVED + "train.callbacks = [@MetricsCallback]\nMetricsCallback.every = 100\n"
+    assert checkpoints_lib.config_differences(SAVED, evaluation_on) == []
     assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.lam = 0.5\n") == [
         "RobustGAN.lam: (not set) (saved) -> 0.5 (now)"]
     # A parameter the saved run did not list (added to the library since) is a difference only
