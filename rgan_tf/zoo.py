@@ -42,7 +42,7 @@ BASELINES = {
     "celeba/wgan_gp": ("WGAN-GP (DCGAN-64 layers, layer-norm critic)",
                        "improved_wgan_training gan_64x64.py"),
     "mnist/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
-    "digits/dcgan": ("DCGAN (width 32)", "carpedm20/DCGAN-tensorflow"),
+    "digits/dcgan": ("DCGAN (width 16)", "carpedm20/DCGAN-tensorflow"),
 }
 
 # Config -> (the paper's row, IS, FID); "-" where the paper gives no such number.

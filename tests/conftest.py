@@ -3,6 +3,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import gin  # noqa: E402
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
@@ -50,6 +51,15 @@ def copy_model(model):
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     return clone
+
+
+@pytest.fixture(autouse=True)
+def fresh_gin_config():
+    """Each test starts and ends with an empty, unlocked gin config (`launch.parse_gin` locks
+    the config it parses, and bindings must not leak from one test into another)."""
+    gin.clear_config()
+    yield
+    gin.clear_config()
 
 
 @pytest.fixture

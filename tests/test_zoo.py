@@ -63,8 +63,9 @@ def test_tool_prints_the_rows_it_is_asked_for():
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert len(lines) == 4 and lines[0].startswith("| Config |")
-    g = zoo.trainable_count(architectures.dcgan_generator(channels=1, width=32))
-    d = zoo.trainable_count(architectures.dcgan_discriminator(channels=1, width=32))
+    launch.parse_gin([launch.repo_path("gin_configs/digits/dcgan.gin")], [])
+    g = zoo.trainable_count(architectures.dcgan_generator())  # with the config's bindings
+    d = zoo.trainable_count(architectures.dcgan_discriminator())
     for line, robust in zip(lines[2:], ("no", "both")):
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         assert cells[3] == robust
