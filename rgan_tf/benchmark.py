@@ -6,7 +6,8 @@ config's robust mode, or "both" for a baseline config) - feeds them random image
 image shape (nothing is downloaded), warms each up (XLA compilation), then times `steps` train
 steps per round, alternating the variants for `repeats` rounds, and reports the median. A "step"
 is one generator iteration with its `d_steps` critic updates, on `batch_size * d_steps` real
-images. The cost floor of RGAN (`method.md`) is about 2x the baseline step. Wall time and the
+images. A round is timed from the start of its first step to the end of its last, without `fit`'s
+setup and teardown. The cost floor of RGAN (`method.md`) is about 2x the baseline step. Wall time and the
 process's CPU time are both reported: on a machine shared with other work the CPU-time ratio is
 the steadier estimate.
 """
@@ -70,16 +71,32 @@ def _random_images(model, global_batch, seed=0):
     if model.num_classes is not None:
         labels = np.arange(global_batch, dtype=np.int32) % model.num_classes
         data = tf.data.Dataset.from_tensors((images, labels))
-    return data.repeat()
+    # One constant batch: nothing to tune. tf.data's autotuning thread would only add seconds of
+    # waiting when `fit` drops the iterator at the end of each timed round.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return data.repeat().with_options(options)
+
+
+class _StepClock(keras.callbacks.Callback):
+    """Wall and CPU clocks from the start of the first timed batch to the end of the last, so
+    that `fit`'s own setup and teardown (iterator creation and deletion) are not counted. A
+    custom callback makes `fit` hand it concrete logs, i.e. after the step has finished."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.start = (time.perf_counter(), time.process_time())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.end = (time.perf_counter(), time.process_time())
 
 
 def _time_steps(model, data, steps):
-    """`(wall, cpu)` seconds per train step over `steps` steps (`fit` returns after the last
-    step ran). CPU time counts every thread of this process; on a machine shared with other
-    work it is steadier than wall time."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
-    return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
+    """`(wall, cpu)` seconds per train step over `steps` steps of `fit`. CPU time counts every
+    thread of this process; on a machine shared with other work it is steadier than wall time."""
+    clock = _StepClock()
+    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock])
+    return ((clock.end[0] - clock.start[0]) / steps, (clock.end[1] - clock.start[1]) / steps)
 
 
 def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="default",

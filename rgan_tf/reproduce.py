@@ -601,6 +601,15 @@ def _pyplot():
     return plt
 
 
+def _save_figure(plt, figure, output_dir, name):
+    """Writes `figure` as `output_dir/name` (tight layout, 120 dpi), closes it, returns the path."""
+    figure.tight_layout()
+    path = os.path.join(output_dir, name)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
 def plot_fig2(records, output_dir):
     """IS vs generator iteration, mean over seeds, baseline vs RGAN."""
     plt = _pyplot()
@@ -616,11 +625,7 @@ def plot_fig2(records, output_dir):
     axis.set_xlabel("generator iteration")
     axis.set_ylabel("Inception score")
     axis.legend()
-    figure.tight_layout()
-    path = os.path.join(output_dir, "fig2_is_vs_iteration.png")
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return [path]
+    return [_save_figure(plt, figure, output_dir, "fig2_is_vs_iteration.png")]
 
 
 def plot_fig3(rows, output_dir):
@@ -637,11 +642,7 @@ def plot_fig3(rows, output_dir):
     axis.set_xticks(x, labels, fontsize=8)
     axis.set_ylabel("Inception score")
     axis.legend()
-    figure.tight_layout()
-    path = os.path.join(output_dir, "fig3_worst_case_noise.png")
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return [path]
+    return [_save_figure(plt, figure, output_dir, "fig3_worst_case_noise.png")]
 
 
 def plot_fig4(rows, output_dir):
@@ -660,11 +661,7 @@ def plot_fig4(rows, output_dir):
             axis.set_xticks([r["value"] for r in part], [f"{r['value']:g}" for r in part])
         axis.set_xlabel(name)
     axes[0].set_ylabel("Inception score")
-    figure.tight_layout()
-    path = os.path.join(output_dir, "fig4_eps_sweep.png")
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return [path]
+    return [_save_figure(plt, figure, output_dir, "fig4_eps_sweep.png")]
 
 
 def plot_fig5(runs, output_dir, classifier, scale, num_points=None):
@@ -705,11 +702,7 @@ def plot_fig5(runs, output_dir, classifier, scale, num_points=None):
         axis.set_xticks([])
         axis.set_yticks([])
     axes[0][0].legend(fontsize=7, markerscale=3)
-    figure.tight_layout()
-    path = os.path.join(output_dir, "fig5_tsne.png")
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return [path]
+    return [_save_figure(plt, figure, output_dir, "fig5_tsne.png")]
 
 
 def plot_fig6(runs, output_dir):
