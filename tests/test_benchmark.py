@@ -4,8 +4,8 @@ import json
 import os
 import subprocess
 import sys
+import time
 
-import gin
 import pytest
 
 from rgan_tf import benchmark, launch
@@ -17,12 +17,6 @@ TINY = ["dcgan_generator.image_size = 8", "dcgan_generator.width = 4",
 KEYS = {"baseline_step_ms", "robust_step_ms", "ratio", "baseline_images_per_sec",
         "robust_images_per_sec", "peak_memory_mb", "device", "xla", "baseline_jit_compile",
         "robust_jit_compile", "ratio_cpu", "baseline_gpu_peak_memory_mb"}
-
-
-@pytest.fixture(autouse=True)
-def clean_gin():
-    yield
-    gin.clear_config()
 
 
 def test_run_times_the_baseline_and_the_configs_robust_mode():
@@ -76,7 +70,6 @@ class _SleepyGAN:
     step, as it can while tf.data tears its iterator down."""
 
     def fit(self, data, epochs, steps_per_epoch, verbose, callbacks):
-        import time
         for step in range(steps_per_epoch):
             for callback in callbacks:
                 callback.on_train_batch_begin(step)

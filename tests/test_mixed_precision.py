@@ -15,9 +15,7 @@ BATCH = 8
 
 @pytest.fixture(autouse=True)
 def clean_state():
-    gin.clear_config()
     yield
-    gin.clear_config()
     keras.mixed_precision.set_global_policy("float32")
 
 
