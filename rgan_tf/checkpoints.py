@@ -89,6 +89,25 @@ def verify_checkpoint(path):
     return None
 
 
+def check_spectral_norm_layout(path):
+    """Refuses a checkpoint written with `keras.layers.SpectralNormalization` (rgan_tf 0.1).
+
+    That layer stored `W / sigma` in the kernel (and its power-iteration vector as `vector_u`);
+    `rgan_tf.architectures.spectral_norm` keeps the raw `W` (Miyato et al.), so such weights
+    would mean something else here.
+
+    Raises:
+      CheckpointError: the checkpoint has a `vector_u` variable.
+    """
+    names = [name for name, _ in tf.train.list_variables(path)]
+    if any("/vector_u/" in name for name in names):
+        raise CheckpointError(
+            f"Checkpoint {path} was written with Keras' SpectralNormalization layer (rgan_tf "
+            "0.1), which stored W / sigma in the kernel; this version keeps the raw W and "
+            "normalizes it in the forward pass (Miyato et al.), so the checkpoint cannot be "
+            "resumed, exported or evaluated. Train the model again with this version.")
+
+
 class RunCheckpoints:
     """The checkpoints of one run folder (`<model_dir>/checkpoints`).
 
@@ -134,6 +153,7 @@ class RunCheckpoints:
         reason = verify_checkpoint(path)
         if reason is not None:
             raise CheckpointError(f"Checkpoint {path} is unreadable ({reason}).")
+        check_spectral_norm_layout(path)
         try:
             self.checkpoint.restore(path).assert_consumed()
         except (AssertionError, ValueError, tf.errors.OpError) as error:

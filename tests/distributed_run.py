@@ -3,10 +3,11 @@ script of `tests/test_distribute.py`, run in a fresh process).
 
 Two logical CPU devices must be configured before TensorFlow initializes, and a multi-worker
 strategy must be the first thing a process creates, so these runs cannot share the pytest process.
-The script is self-contained (no conftest): it builds tiny DCGAN-like or WGAN-GP-like players from
-a fixed seed, trains `--steps` generator iterations on fixed random images with a global batch of
-`--batch` images per critic update, and writes every weight of both players (batch-norm moving
-statistics included) and the last metric values to `--out` (an `.npz` file).
+The script is self-contained (no conftest): it builds tiny DCGAN-like, WGAN-GP-like or SNGAN-like
+(spectrally normalized critic, hinge loss) players from a fixed seed, trains `--steps` generator
+iterations on fixed random images with a global batch of `--batch` images per critic update, and
+writes every weight of both players (batch-norm moving statistics and spectral norm's `u`
+included) and the last metric values to `--out` (an `.npz` file).
 
     python tests/distributed_run.py --setup=dcgan --strategy=mirrored --out=/tmp/w.npz
     TF_CONFIG=... python tests/distributed_run.py --strategy=multi_worker --out=/tmp/w0.npz
@@ -28,7 +29,7 @@ IMAGE_SHAPE = (8, 8, 1)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--setup", choices=["dcgan", "wgan_gp"], default="dcgan")
+    parser.add_argument("--setup", choices=["dcgan", "wgan_gp", "sngan"], default="dcgan")
     parser.add_argument("--strategy", choices=["default", "mirrored", "multi_worker"],
                         default="default")
     parser.add_argument("--jit", type=int, default=0, help="RobustGAN.compile(jit_compile=...)")
@@ -42,8 +43,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def tiny_players(setup, keras):
-    """DCGAN-like: batch norm in both players. WGAN-GP-like: batch norm in G only."""
+def tiny_players(setup, keras, spectral_norm):
+    """DCGAN-like: batch norm in both players. WGAN-GP-like: batch norm in G only. SNGAN-like:
+    the WGAN-GP-like generator and a critic of spectrally normalized layers (`spectral_norm`,
+    the module, passed in like `keras` because it may only be imported once the devices are
+    set)."""
     z = keras.Input((LATENT_DIM,))
     # No bias before batch norm: its gradient is zero up to rounding, which Adam would amplify.
     h = keras.layers.Dense(4 * 4 * 8, use_bias=False)(z)
@@ -54,6 +58,12 @@ def tiny_players(setup, keras):
     generator = keras.Model(z, keras.layers.Activation("tanh", dtype="float32")(h))
 
     image = keras.Input(IMAGE_SHAPE)
+    if setup == "sngan":
+        h = spectral_norm.SNConv2D(8, 3, 2)(image)
+        h = keras.layers.LeakyReLU(0.1)(h)
+        h = spectral_norm.SNConv2D(8, 3, 2)(h)
+        h = keras.layers.Flatten()(keras.layers.LeakyReLU(0.1)(h))
+        return generator, keras.Model(image, spectral_norm.SNDense(1, dtype="float32")(h))
     h = keras.layers.Conv2D(8, 3, 2, padding="same")(image)
     h = keras.layers.LeakyReLU(0.2)(h)
     h = keras.layers.Conv2D(8, 3, 2, padding="same", use_bias=setup != "dcgan")(h)
@@ -75,6 +85,7 @@ def main(args):
     import keras
 
     from rgan_tf import distribute, losses, penalties
+    from rgan_tf.architectures import spectral_norm
     from rgan_tf.robust_gan import RobustGAN
 
     strategy = distribute.make_strategy(
@@ -83,7 +94,7 @@ def main(args):
         return train_entry(args, strategy)
     d_steps = 1 if args.setup == "dcgan" else 2
     keras.utils.set_random_seed(0)
-    template_g, template_d = tiny_players(args.setup, keras)
+    template_g, template_d = tiny_players(args.setup, keras, spectral_norm)
     with strategy.scope():
         generator, discriminator = (keras.models.clone_model(m) for m in (template_g, template_d))
         generator.set_weights(template_g.get_weights())
@@ -95,6 +106,10 @@ def main(args):
             model = RobustGAN(generator, discriminator, robust="both", eps_x=1.0, eps_z=0.5)
             # SGD, whose step is proportional to the gradient: a wrong replica scaling shows.
             optimizers = [keras.optimizers.SGD(0.1) for _ in range(2)]
+        elif args.setup == "sngan":
+            model = RobustGAN(generator, discriminator, loss=losses.hinge_loss(),
+                              d_steps=d_steps, robust="both", eps_x=1.0, eps_z=0.5)
+            optimizers = [keras.optimizers.Adam(1e-3, beta_1=0.0, beta_2=0.9) for _ in range(2)]
         else:
             model = RobustGAN(generator, discriminator, loss=losses.wasserstein_loss(),
                               penalty=penalties.gradient_penalty, d_steps=d_steps,

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from rgan_tf import architectures
+from rgan_tf.architectures import spectral_norm
 
 
 def trainable_count(model):
@@ -201,7 +202,8 @@ def test_sndcgan_shapes(size):
     d = architectures.sndcgan_discriminator(image_size=size, ch=16)
     images, _ = run_pair(g, d)
     assert images.shape == (2, size, size, 3)
-    n_sn = sum(isinstance(layer, keras.layers.SpectralNormalization) for layer in d.layers)
+    n_sn = sum(isinstance(layer, (spectral_norm.SNConv2D, spectral_norm.SNDense))
+               for layer in d.layers)
     assert n_sn == 8  # seven convolutions and the linear layer
 
 
@@ -262,7 +264,7 @@ def sngan_discriminator_reference(num_classes=0):
 
 @pytest.mark.parametrize("num_classes", [None, 10])
 def test_sngan_resnet_matches_reference_parameter_count(num_classes):
-    # sn_cifar10_unconditional.yml (n_classes 0) and sn_cifar10.yml (n_classes 10).
+    # sn_cifar10_unconditional.yml (n_classes 0) and sn_cifar10_conditional.yml (n_classes 10).
     g_ref = sngan_generator_reference(num_classes or 0)
     d_ref = sngan_discriminator_reference(num_classes or 0)
     expected = {None: (4276739, 1053824), 10: (4304387, 1055104)}[num_classes]

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from conftest import IMAGE_SHAPE, copy_model, tiny_discriminator, tiny_generator
 from rgan_tf import checkpoints as checkpoints_lib
+from rgan_tf.architectures import spectral_norm
 from rgan_tf.robust_gan import RobustGAN
 
 BATCH = 8
@@ -165,6 +166,40 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
     other.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=False)
     with pytest.raises(checkpoints_lib.CheckpointError, match="does not fit this model"):
         checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore_latest()
+
+
+def sn_discriminator(old_layout):
+    """The tiny discriminator with spectrally normalized layers: Keras' `SpectralNormalization`
+    wrapper (rgan_tf 0.1's layout) or `rgan_tf`'s own SN layers."""
+    image = keras.Input(IMAGE_SHAPE)
+    if old_layout:
+        conv = keras.layers.SpectralNormalization(keras.layers.Conv2D(8, 3, 2, padding="same"))
+        logits = keras.layers.SpectralNormalization(keras.layers.Dense(1, dtype="float32"))
+    else:
+        conv, logits = spectral_norm.SNConv2D(8, 3, 2), spectral_norm.SNDense(1, dtype="float32")
+    h = keras.layers.Flatten()(keras.layers.LeakyReLU(0.2)(conv(image)))
+    return keras.Model(image, logits(h))
+
+
+def test_checkpoint_of_keras_spectral_normalization_is_refused_with_one_message(tmp_path):
+    keras.utils.set_random_seed(0)
+    old = make_gan((tiny_generator(), sn_discriminator(old_layout=True)))
+    train_to(old, checkpoints_lib.RunCheckpoints(old, str(tmp_path)), 0, 1)
+    keras.utils.set_random_seed(0)
+    new = make_gan((tiny_generator(), sn_discriminator(old_layout=False)))
+    checkpoints = checkpoints_lib.RunCheckpoints(new, str(tmp_path), log=lambda _: None)
+    message = "written with Keras' SpectralNormalization layer"
+    with pytest.raises(checkpoints_lib.CheckpointError, match=message):
+        checkpoints.restore_latest()  # resume, and export's and evaluation's load_run
+    with pytest.raises(checkpoints_lib.CheckpointError, match=message):
+        checkpoints.restore(str(tmp_path / "ckpt-1"))  # load_run with an explicit checkpoint
+    assert checkpoints.restored is None and checkpoints.step() == 0
+    # The new layout itself round-trips.
+    train_to(new, checkpoints_lib.RunCheckpoints(new, str(tmp_path / "new")), 0, 1)
+    keras.utils.set_random_seed(1)
+    again = make_gan((tiny_generator(), sn_discriminator(old_layout=False)))
+    assert checkpoints_lib.RunCheckpoints(again, str(tmp_path / "new")).restore_latest() == 1
+    assert_equal_weights(new, again)
 
 
 WRITER = textwrap.dedent("""

@@ -79,10 +79,12 @@ def assert_same_history(info_a, info_b):
                                    err_msg=name)
 
 
-@pytest.mark.parametrize("setup", ["dcgan", "wgan_gp"])
+@pytest.mark.parametrize("setup", ["dcgan", "wgan_gp", "sngan"])
 def test_two_replicas_take_the_same_step_as_one_device(runs, setup):
     # dcgan: non-saturating loss, batch norm in both players; wgan_gp: Wasserstein loss, gradient
-    # penalty, 2 critic steps per generator step. Robust training on both players, no XLA.
+    # penalty, 2 critic steps per generator step; sngan: hinge loss, 2 critic steps, a spectrally
+    # normalized critic (its power-iteration vectors u are among the weights compared). Robust
+    # training on both players, no XLA.
     (one, one_info, _), (two, two_info, _) = runs(**{
         f"{setup}_one": dict(setup=setup, strategy="default"),
         f"{setup}_two": dict(setup=setup, strategy="mirrored")})
