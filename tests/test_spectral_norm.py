@@ -47,7 +47,7 @@ def power_step(matrix, u):
 
 def forward(kind, layer, weight, x):
     """The layer's output for a given (already normalized) weight, in float64."""
-    x = np.asarray(x)
+    x, weight = np.asarray(x), np.asarray(weight, np.float64)
     if kind == "embedding":
         return weight[x]
     if kind == "dense":
@@ -87,7 +87,8 @@ def test_output_and_weight_gradient_are_those_of_w_over_sigma_with_u_and_v_fixed
     with tf.GradientTape() as tape:
         out = layer(x, training=True)
     cotangent = np.random.default_rng(0).normal(size=out.shape)
-    grad = tf.convert_to_tensor(tape.gradient(out, weight, output_gradients=cotangent)).numpy()
+    grad = tf.convert_to_tensor(tape.gradient(
+        out, weight, output_gradients=tf.constant(cotangent, out.dtype))).numpy()
 
     sigma = (v.T @ as_matrix(kind, raw) @ u1.T).item()
     np.testing.assert_allclose(out, forward(kind, layer, raw / sigma, x), rtol=1e-5, atol=1e-5)
@@ -104,9 +105,8 @@ def test_output_and_weight_gradient_are_those_of_w_over_sigma_with_u_and_v_fixed
 def test_at_convergence_the_gradient_is_that_of_w_over_its_largest_singular_value():
     # The paper's Eq. 9: with u converged, d(W / sigma(W)) uses sigma's true gradient u1 v1^T.
     layer, kernel, x = make("dense")
-    for _ in range(200):
-        layer(x, training=True)
     raw = kernel.numpy().astype(np.float64)
+    layer.u.assign(np.linalg.svd(raw)[2][:1])  # the top singular vector over the columns
     cotangent = np.random.default_rng(1).normal(size=(3, 4))
 
     def loss(w):
@@ -115,7 +115,7 @@ def test_at_convergence_the_gradient_is_that_of_w_over_its_largest_singular_valu
 
     with tf.GradientTape() as tape:
         out = layer(x, training=True)
-    grad = tape.gradient(out, kernel, output_gradients=cotangent).numpy()
+    grad = tape.gradient(out, kernel, output_gradients=tf.constant(cotangent, out.dtype)).numpy()
     h = 1e-6
     numeric = np.zeros_like(raw)
     for index in np.ndindex(raw.shape):
@@ -130,8 +130,9 @@ def test_effective_weight_has_largest_singular_value_one_after_power_iterations(
     layer, weight, x = make(kind)
     weight.assign(weight * 25.0)
     assert largest_singular_value(kind, weight.numpy()) > 5
+    train = tf.function(lambda: layer(x, training=True))
     for _ in range(60):  # one power step per training call
-        layer(x, training=True)
+        train()
     effective = layer.normalized_kernel().numpy()
     np.testing.assert_allclose(largest_singular_value(kind, effective), 1.0, atol=1e-3)
     # ... and it is the weight the layer computes with.

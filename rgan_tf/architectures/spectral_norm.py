@@ -56,6 +56,8 @@ def power_iteration(matrix, u, iterations=1):
         `[1, m]` held constant (stop-gradient), so the gradient of `sigma` with respect to
         `matrix` is `v u_new`; `u_new` is the vector to store.
     """
+    if iterations < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations!r}.")
     u = ops.stop_gradient(u)
     for _ in range(iterations):
         v = l2_normalize(ops.matmul(matrix, ops.transpose(u)))  # [n, 1]
@@ -150,7 +152,7 @@ class SNDense(SpectralNormLayer):
     def call(self, inputs, training=None):
         kernel = ops.cast(self.normalized_kernel(training), inputs.dtype)
         outputs = ops.matmul(inputs, kernel)
-        return outputs + self.bias if self.use_bias else outputs
+        return ops.add(outputs, self.bias) if self.use_bias else outputs
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -212,7 +214,7 @@ class SNConv2D(SpectralNormLayer):
     def call(self, inputs, training=None):
         kernel = ops.cast(self.normalized_kernel(training), inputs.dtype)
         outputs = ops.conv(inputs, kernel, strides=self.strides, padding=self.padding)
-        return outputs + self.bias if self.use_bias else outputs
+        return ops.add(outputs, self.bias) if self.use_bias else outputs
 
     def compute_output_shape(self, input_shape):
         spatial = []
