@@ -252,6 +252,13 @@ def loud(discriminator, factor=40.0):
     return discriminator
 
 
+def centre(model, images, level):
+    """Shifts the discriminator's last bias so that its median logit on `images` is `level`:
+    with `loud` logits, half of the samples then lie beyond a hinge margin at `level`."""
+    last = model.discriminator.layers[-1]
+    last.bias.assign(last.bias + (level - np.median(np.asarray(model.discriminate(images)))))
+
+
 def smooth_discriminator():
     """A discriminator with tanh units, whose input Hessian is not zero (unlike LeakyReLU's): a
     penalty's input gradient would show in the directions."""
@@ -325,13 +332,13 @@ def test_step_directions_match_finite_differences(tiny_models, case):
     real = rng_np.uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
     fake = np.asarray(model.generate(rng_np.normal(size=(BATCH, LATENT_DIM)).astype(np.float32),
                                      training=True))
-    if case == "hinge-logit":  # both branches of the logit direction are exercised
-        assert (np.asarray(model.discriminate(real)) > 1).any()
-        assert (np.asarray(model.discriminate(real)) < 1).any()
-    r_real, r_fake = model.discriminator_directions(real, fake)
     score = lambda target: lambda x: target(model.discriminate(x, training=True))  # noqa: E731
-    assert_same_direction(r_real, image_gradient_fd(score(real_target), real))
-    assert_same_direction(r_fake, image_gradient_fd(score(fake_target), fake))
+    for images, index, target, margin in ((real, 0, real_target, 1.0),
+                                          (fake, 1, fake_target, -1.0)):
+        if case == "hinge-logit":  # half the samples beyond the margin: both branches run
+            centre(model, images, margin)
+        direction = model.discriminator_directions(real, fake)[index]
+        assert_same_direction(direction, image_gradient_fd(score(target), images))
 
     # r_z: the generator in training mode couples the samples through batch norm, so each
     # coordinate of each z is moved alone and the whole batch's target is differentiated.
@@ -347,21 +354,21 @@ def test_hinge_sample_beyond_the_margin_gets_a_unit_direction(tiny_models):
     real = np.random.default_rng(0).uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
     fake = np.asarray(copy_model(generator)(np.random.default_rng(1).normal(
         size=(BATCH, LATENT_DIM)).astype(np.float32), training=True))
-    norms = {}
-    for direction in ("logit", "loss"):
-        model = make_gan(generator, loud(copy_model(discriminator)), loss=losses.hinge_loss(),
-                         direction=direction)
-        beyond_real = np.asarray(model.discriminate(real)) > 1
-        beyond_fake = np.asarray(model.discriminate(fake)) < -1
-        assert beyond_real.any() and beyond_fake.any()
-        r_real, r_fake = model.discriminator_directions(real, fake)
-        norms[direction] = [np.linalg.norm(np.reshape(r, (BATCH, -1)), axis=1)
-                            for r in (r_real, r_fake)]
-    np.testing.assert_allclose(norms["logit"][0], 1.0, rtol=1e-5)
-    np.testing.assert_allclose(norms["logit"][1], 1.0, rtol=1e-5)
-    # The loss gradient vanishes there: the "loss" option leaves those samples unperturbed.
-    np.testing.assert_array_equal(norms["loss"][0][beyond_real], 0.0)
-    np.testing.assert_array_equal(norms["loss"][1][beyond_fake], 0.0)
+    for images, index, margin, beyond in ((real, 0, 1.0, np.greater),
+                                          (fake, 1, -1.0, np.less)):
+        norms = {}
+        for direction in ("logit", "loss"):
+            model = make_gan(generator, loud(copy_model(discriminator)),
+                             loss=losses.hinge_loss(), direction=direction)
+            centre(model, images, margin)
+            flat = beyond(np.asarray(model.discriminate(images)), margin)
+            assert flat.any() and not flat.all()
+            r = model.discriminator_directions(real, fake)[index]
+            norms[direction] = np.linalg.norm(np.reshape(r, (BATCH, -1)), axis=1)
+        np.testing.assert_allclose(norms["logit"], 1.0, rtol=1e-5)
+        # The loss gradient vanishes there: the "loss" option leaves those samples unperturbed.
+        np.testing.assert_array_equal(norms["loss"][flat], 0.0)
+        np.testing.assert_allclose(norms["loss"][~flat], 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("family", [
@@ -428,6 +435,7 @@ def test_conditional_penalty_scores_interpolates_under_the_real_labels():
     images = np.random.default_rng(0).uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
     labels = np.array([0, 1, 2, 0, 1, 2, 2, 1], np.int32)
     model.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(BATCH), verbose=0)
+    images, labels = tf.constant(images), tf.constant(labels)
 
     def by_hand(fake_labels):
         plain_g, plain_d = copy_model(generator), copy_model(discriminator)
@@ -444,6 +452,6 @@ def test_conditional_penalty_scores_interpolates_under_the_real_labels():
                         plain_d.trainable_variables)
         return plain_d
 
-    assert_same_weights(model.discriminator, by_hand(tf.constant(labels)))
+    assert_same_weights(model.discriminator, by_hand(labels))
     drawn = rng.categorical(BATCH, 3, 0, 0, 1)
     assert differs(model.discriminator, by_hand(drawn))
