@@ -358,10 +358,10 @@ class RobustGAN(keras.Model):
             objective = self._clean_weight() * clean
             penalty = None
             if self.penalty is not None:
-                # The penalty trains the weights only: its inputs are held constant, so it takes
-                # no part in the directions (d L_real/dx and d L_fake/dG(z) alone).
+                # Penalties hold their inputs constant (`rgan_tf.penalties.interpolate`): they
+                # take no part in the directions.
                 penalty = self.penalty(lambda x: self.discriminate(x, labels, training=True),
-                                       tf.stop_gradient(real), tf.stop_gradient(fake), alpha)
+                                       real, fake, alpha)
                 objective += penalty
             scaled = self._scale(self.d_optimizer, objective)
         if not directions:
