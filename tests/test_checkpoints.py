@@ -94,7 +94,8 @@ def test_an_older_checkpoint_without_step_counter_or_average_restores_with_notes
     model = make_gan(tiny_models, ema_decay=None)
     model.fit(batches(), steps_per_epoch=3, epochs=1, verbose=0)
     # As the library wrote it before the step counter and the moving average existed.
-    checkpoints_lib.build_checkpoint(model, without={"step"}).write(str(tmp_path / "ckpt-3"))
+    tf.train.CheckpointManager(checkpoints_lib.build_checkpoint(model, without={"step"}),
+                               str(tmp_path), 1).save(checkpoint_number=3)
     messages = []
     other = make_gan(fresh_models(seed=3), ema_decay=0.9)
     assert checkpoints_lib.RunCheckpoints(other, str(tmp_path),
@@ -187,7 +188,7 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tiny_models, tmp_p
 
 
 def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
-    model = make_gan(tiny_models)
+    model = make_gan(tiny_models, ema_decay=None)
     train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
     keras.utils.set_random_seed(0)
     other = RobustGAN(tiny_generator(latent_dim=4), tiny_discriminator(), robust="off")
