@@ -157,12 +157,16 @@ class RunCheckpoints:
                 "RobustGAN.ema_decay set) but this model keeps none: bind RobustGAN.ema_decay "
                 "as the run did.")
         missing = ({"step"} | ({"ema"} if self.model.ema_weights else set())) - saved
+        checkpoint = (build_checkpoint(self.model, without=missing) if missing
+                      else self.checkpoint)
         try:
-            build_checkpoint(self.model, without=missing).restore(path).assert_consumed()
+            checkpoint.restore(path).assert_consumed()
         except (AssertionError, ValueError, tf.errors.OpError) as error:
             raise CheckpointError(
                 f"Checkpoint {path} does not fit this model (a different architecture or "
                 f"optimizer?): {str(error).strip().splitlines()[0]}") from error
+        if checkpoint is not self.checkpoint:  # the written checkpoints count on from it
+            self.checkpoint.save_counter.assign(checkpoint.save_counter)
         if "step" in missing:
             # Written before the model had its own step counter: its draws and data position
             # were keyed on the generator optimizer's iterations.
