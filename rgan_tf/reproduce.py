@@ -397,13 +397,18 @@ def generate_fn(model, seed=12345, worst_case_eps_z=None):
 
 
 def evaluate_model(model, run, classifier, settings, cache_dir, worst_case_eps_z=None):
-    """IS and FID of `model` with `settings.num_samples` generated and real samples."""
+    """IS and FID of `model` with `settings.num_samples` generated and real samples (and how
+    the images were made: `rgan_tf.evaluation.sampling_fields`)."""
+    from rgan_tf import evaluation
     from rgan_tf import metrics
-    return metrics.evaluate(
+    record = metrics.evaluate(
         generate_fn(model, worst_case_eps_z=worst_case_eps_z), classifier, source=run.source,
         split="train", num_fake=settings.num_samples, num_real=settings.num_samples,
         batch_size=settings.eval_batch, metrics=("is", "fid"), image_size=run.image_size,
         cache_dir=cache_dir, verbose=False)
+    record.update(evaluation.sampling_fields(
+        model, min(settings.eval_batch, settings.num_samples)))
+    return record
 
 
 def _is_key(record):

@@ -1,8 +1,8 @@
 """The gin entry `train`: build the configured GAN, fit it, and keep a run folder.
 
 A run folder (`model_dir`) holds:
-  checkpoints/          both players, both optimizers (the step counter is the generator
-                        optimizer's `iterations`); running again with the same folder resumes
+  checkpoints/          both players, both optimizers, the step counter (`RobustGAN.step_counter`)
+                        and the generator's moving average if on; running again resumes
   operative_config.gin  every gin binding the run used
   logs/                 TensorBoard scalars
   samples/              PNG grids from a fixed z, every `sample_every` steps and at the end
@@ -51,7 +51,7 @@ class SampleGrid(keras.callbacks.Callback):
     def save(self):
         if self.guard is not None and self.guard.failure is not None:
             return None
-        step = int(self.model.g_optimizer.iterations.numpy())
+        step = int(self.model.step_counter.numpy())
         images = self.model.sample(self.num_samples, seed=self.seed)
         path = os.path.join(self.folder, f"step_{step:07d}.png")
         images_lib.save_grid(np.asarray(images), path)
@@ -59,7 +59,7 @@ class SampleGrid(keras.callbacks.Callback):
         return path
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every and int(self.model.g_optimizer.iterations.numpy()) % self.every == 0:
+        if self.every and int(self.model.step_counter.numpy()) % self.every == 0:
             self.save()
 
     def on_train_end(self, logs=None):
@@ -120,7 +120,7 @@ class ScalarLogs(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(self.folder)
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
+        step = int(self.model.step_counter.numpy())
         if logs and self.every and step % self.every == 0:
             with self.writer.as_default():
                 for name, value in logs.items():

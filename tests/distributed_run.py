@@ -7,7 +7,8 @@ The script is self-contained (no conftest): it builds tiny DCGAN-like, WGAN-GP-l
 (spectrally normalized critic, hinge loss) players from a fixed seed, trains `--steps` generator
 iterations on fixed random images with a global batch of `--batch` images per critic update, and
 writes every weight of both players (batch-norm moving statistics and spectral norm's `u`
-included) and the last metric values to `--out` (an `.npz` file).
+included), the generator's moving average, the step counter and the last metric values to `--out`
+(an `.npz` file).
 
     python tests/distributed_run.py --setup=dcgan --strategy=mirrored --out=/tmp/w.npz
     TF_CONFIG=... python tests/distributed_run.py --strategy=multi_worker --out=/tmp/w0.npz
@@ -103,7 +104,8 @@ def main(args):
             generator = distribute.sync_batch_norm(generator)
             discriminator = distribute.sync_batch_norm(discriminator)
         if args.setup == "dcgan":
-            model = RobustGAN(generator, discriminator, robust="both", eps_x=1.0, eps_z=0.5)
+            model = RobustGAN(generator, discriminator, robust="both", eps_x=1.0, eps_z=0.5,
+                              ema_decay=0.5)
             # SGD, whose step is proportional to the gradient: a wrong replica scaling shows.
             optimizers = [keras.optimizers.SGD(0.1) for _ in range(2)]
         elif args.setup == "sngan":
@@ -113,7 +115,7 @@ def main(args):
         else:
             model = RobustGAN(generator, discriminator, loss=losses.wasserstein_loss(),
                               penalty=penalties.gradient_penalty, d_steps=d_steps,
-                              robust="both", eps_x=1.0, eps_z=0.5)
+                              robust="both", eps_x=1.0, eps_z=0.5, ema_decay=0.5)
             optimizers = [keras.optimizers.Adam(1e-3, beta_1=0.5, beta_2=0.9) for _ in range(2)]
         model.compile(*optimizers, jit_compile=bool(args.jit))
 
@@ -122,7 +124,8 @@ def main(args):
         -1, 1, (args.steps * per_step,) + IMAGE_SHAPE).astype(np.float32)
     data = tf.data.Dataset.from_tensor_slices(images).batch(per_step, drop_remainder=True)
     history = model.fit(data, epochs=1, verbose=0).history
-    weights = model.generator.get_weights() + model.discriminator.get_weights()
+    weights = (model.generator.get_weights() + model.discriminator.get_weights()
+               + [np.asarray(v) for v in model.ema_weights] + [np.asarray(model.step_counter)])
     np.savez(args.out, *[np.asarray(w) for w in weights])
     with open(args.out + ".json", "w") as info:
         json.dump({"replicas": strategy.num_replicas_in_sync, "jit_compile": model.jit_compile,

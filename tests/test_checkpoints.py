@@ -29,17 +29,21 @@ def batches(seed=0, epochs=3):
     return tf.data.Dataset.from_tensor_slices(images[order]).batch(BATCH, drop_remainder=True)
 
 
-def make_gan(models, jit_compile=False):
+def make_gan(models, jit_compile=False, ema_decay=0.9):
     generator, discriminator = models
-    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0)
+    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0,
+                      ema_decay=ema_decay)
     model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
                   jit_compile=jit_compile)
     return model
 
 
 def weights(model):
+    """Every variable a resume must bring back: players, optimizers, the generator's moving
+    average and the step counter."""
     return [np.asarray(v) for v in model.generator.weights + model.discriminator.weights
-            + model.g_optimizer.variables + model.d_optimizer.variables]
+            + model.g_optimizer.variables + model.d_optimizer.variables
+            + list(model.ema_weights) + [model.step_counter]]
 
 
 def assert_equal_weights(a, b):
@@ -84,6 +88,32 @@ def test_restore_brings_back_players_optimizers_and_step(tiny_models, tmp_path):
     assert other.g_optimizer.iterations.numpy() == 0
     assert checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore(path) == 3
     assert_equal_weights(model, other)
+
+
+def test_an_older_checkpoint_without_step_counter_or_average_restores_with_notes(tiny_models,
+                                                                                 tmp_path):
+    model = make_gan(tiny_models, ema_decay=None)
+    model.fit(batches(), steps_per_epoch=3, epochs=1, verbose=0)
+    # As the library wrote it before the step counter and the moving average existed.
+    tf.train.CheckpointManager(checkpoints_lib.build_checkpoint(model, without={"step"}),
+                               str(tmp_path), 1).save(checkpoint_number=3)
+    messages = []
+    other = make_gan(fresh_models(seed=3), ema_decay=0.9)
+    assert checkpoints_lib.RunCheckpoints(other, str(tmp_path),
+                                          log=messages.append).restore_latest() == 3
+    assert int(other.step_counter.numpy()) == int(other.g_optimizer.iterations.numpy()) == 3
+    assert any("no step counter" in message for message in messages)
+    assert any("no moving average" in message for message in messages)
+    for average, weight in zip(other.ema_weights, model.generator.trainable_variables):
+        np.testing.assert_array_equal(average, weight)
+
+
+def test_a_checkpoint_with_an_average_is_refused_by_a_model_without(tiny_models, tmp_path):
+    model = make_gan(tiny_models, ema_decay=0.9)
+    train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
+    with pytest.raises(checkpoints_lib.CheckpointError, match="bind RobustGAN.ema_decay"):
+        checkpoints_lib.RunCheckpoints(make_gan(tiny_models, ema_decay=None),
+                                       str(tmp_path)).restore_latest()
 
 
 def test_saving_the_same_step_twice_writes_once(tiny_models, tmp_path):
@@ -159,7 +189,7 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tiny_models, tmp_p
 
 
 def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
-    model = make_gan(tiny_models)
+    model = make_gan(tiny_models, ema_decay=None)
     train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
     keras.utils.set_random_seed(0)
     other = RobustGAN(tiny_generator(latent_dim=4), tiny_discriminator(), robust="off")

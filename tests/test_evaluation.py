@@ -143,6 +143,8 @@ def test_evaluate_tool_appends_named_metrics_with_the_protocol(tiny_run):
     assert record["eval_peak_rss_mib"] > 100
     assert record["g_loss_worst_eps0.5"] > record["g_loss"]
     assert record["d_num_train"] == 64 and record["d_num_heldout"] == 64
+    assert record["sampling"] == "moving_average" and record["ema_decay"] is None
+    assert "sampling_batch" not in record
     assert "is100=" in result.stdout and "Appended to" in result.stdout
 
 
@@ -154,6 +156,7 @@ def test_evaluate_an_export_and_refusals(tiny_run, tmp_path):
                                      log=lambda message: None)
     assert record["step"] == 2 and record["real_source"] == "digits"
     assert {"is50", "is50_std", "fid50"} <= set(record) and "kid50" not in record
+    assert record["sampling"] == "moving_average" and record["ema_decay"] is None
     assert os.path.isfile(os.path.join(exported, "metrics.jsonl"))
     # The same noise through the run folder gives the same scores.
     from_run = evaluation.evaluate_run(model_dir=str(run), num_samples=50, classifier=classifier,
@@ -186,11 +189,14 @@ def test_metrics_callback_writes_jsonl_plot_and_tensorboard(tiny_run, tmp_path):
         4, "train.callbacks = [@MetricsCallback]", "MetricsCallback.every = 2",
         "MetricsCallback.num_samples = 50", f"MetricsCallback.classifier = '{classifier}'",
         f"MetricsCallback.cache_dir = '{cache}'", "MetricsCallback.robustness_radii = [0.5]",
-        "MetricsCallback.d_num_images = 40"), str(folder))
+        "MetricsCallback.d_num_images = 40", "RobustGAN.sampling = 'batch_stats'",
+        "RobustGAN.ema_decay = 0.9"), str(folder))
     records = [json.loads(line) for line in open(folder / "metrics.jsonl")]
     assert [record["step"] for record in records] == [2, 4]  # the end was step 4: not twice
     for record in records:
         assert record["origin"] == "callback" and record["real_split"] == "test"
+        assert (record["sampling"], record["sampling_batch"], record["ema_decay"]) == (
+            "batch_stats", 50, 0.9)
         for name in ("is50", "fid50", "is50_worst_eps0.5", "fid50_worst_eps0.5",
                      "g_loss_worst_eps0.5", "g_loss_random_eps0.5", "d_loss_train",
                      "d_loss_heldout", "d_gap", "d_sensitivity_eps2.3"):

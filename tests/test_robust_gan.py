@@ -239,3 +239,209 @@ def test_robust_step_costs_one_extra_forward_pass_per_input(tiny_models, penalty
     assert calls["off"] == {"generate": d_steps + 1, "discriminate": clean_d_calls}
     assert calls["both"] == {"generate": d_steps + 2,
                              "discriminate": clean_d_calls + 2 * d_steps + 1}
+
+
+# ------------------------------------------------------------------------------------------------
+# Worst-case directions (RobustGAN.direction).
+
+def loud(discriminator, factor=40.0):
+    """`discriminator` with its logits scaled by `factor`: most hinge samples pass the margin."""
+    last = discriminator.layers[-1]
+    last.kernel.assign(last.kernel * factor)
+    last.bias.assign(last.bias * factor)
+    return discriminator
+
+
+def centre(model, images, level):
+    """Shifts the discriminator's last bias so that its median logit on `images` is `level`:
+    with `loud` logits, half of the samples then lie beyond a hinge margin at `level`."""
+    last = model.discriminator.layers[-1]
+    last.bias.assign(last.bias + (level - np.median(np.asarray(model.discriminate(images)))))
+
+
+def unit_rows(array):
+    flat = np.asarray(array, np.float64).reshape(len(array), -1)
+    return flat / np.linalg.norm(flat, axis=1, keepdims=True)
+
+
+def assert_same_direction(direction, expected, min_cosine=0.999):
+    cosines = np.sum(unit_rows(direction) * unit_rows(expected), axis=1)
+    assert cosines.min() > min_cosine, cosines
+    np.testing.assert_allclose(np.linalg.norm(np.reshape(direction, (len(direction), -1)),
+                                              axis=1), 1.0, rtol=1e-5)
+
+
+def image_gradient_fd(per_sample_value, images, h=1e-3):
+    """Central differences of `per_sample_value(images) -> [B]` (samples scored independently)
+    with respect to each pixel of each sample, in one batched call."""
+    images = np.asarray(images, np.float32)
+    batch, size = len(images), int(np.prod(images.shape[1:]))
+    steps = np.eye(size, dtype=np.float32).reshape((size,) + images.shape[1:]) * h
+    shifted = np.concatenate([images[:, None] + steps[None], images[:, None] - steps[None]])
+    values = np.asarray(per_sample_value(shifted.reshape((-1,) + images.shape[1:])), np.float64)
+    values = values.reshape(2, batch, size)
+    return ((values[0] - values[1]) / (2 * h)).reshape(images.shape)
+
+
+def noise_gradient_fd(batch_value, z, h=1e-3):
+    """Central differences of `batch_value(z) -> scalar` (samples coupled through batch norm)
+    with respect to each coordinate of each noise vector."""
+    z = np.asarray(z, np.float32)
+    grad = np.zeros(z.shape, np.float64)
+    for i in range(z.shape[0]):
+        for k in range(z.shape[1]):
+            up, down = z.copy(), z.copy()
+            up[i, k] += h
+            down[i, k] -= h
+            grad[i, k] = (float(batch_value(up)) - float(batch_value(down))) / (2 * h)
+    return grad
+
+
+# Family, direction mode and penalty; then the quantity each direction must ascend: real, fake
+# and generator targets as functions of logits [B].
+FD_CASES = {
+    "hinge-logit": (losses.hinge_loss, "logit", None,
+                    lambda d: -d, lambda d: d, lambda d: -d),
+    "non_saturating-loss": (losses.non_saturating_loss, "loss", None,
+                            lambda d: tf.nn.softplus(-d),
+                            lambda d: tf.nn.softplus(d), lambda d: tf.nn.softplus(-d)),
+    "non_saturating-logit": (losses.non_saturating_loss, "logit", None,
+                             lambda d: -d, lambda d: d, lambda d: tf.nn.softplus(-d)),
+    "wgan_gp-logit": (losses.wasserstein_loss, "logit", penalties.gradient_penalty,
+                      lambda d: -d, lambda d: d, lambda d: -d),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FD_CASES))
+def test_step_directions_match_finite_differences(tiny_models, case):
+    family, direction, penalty, real_target, fake_target, gen_target = FD_CASES[case]
+    generator, discriminator = tiny_models
+    model = make_gan(generator, loud(copy_model(discriminator)), loss=family(), penalty=penalty,
+                     direction=direction)
+    rng_np = np.random.default_rng(3)
+    real = rng_np.uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
+    fake = np.asarray(model.generate(rng_np.normal(size=(BATCH, LATENT_DIM)).astype(np.float32),
+                                     training=True))
+    score = lambda target: lambda x: target(model.discriminate(x, training=True))  # noqa: E731
+    for images, index, target, margin in ((real, 0, real_target, 1.0),
+                                          (fake, 1, fake_target, -1.0)):
+        if case == "hinge-logit":  # half the samples beyond the margin: both branches run
+            centre(model, images, margin)
+        direction = model.discriminator_directions(real, fake)[index]
+        assert_same_direction(direction, image_gradient_fd(score(target), images))
+
+    # r_z: the generator in training mode couples the samples through batch norm, so each
+    # coordinate of each z is moved alone and the whole batch's target is differentiated.
+    z = rng_np.normal(size=(BATCH, LATENT_DIM)).astype(np.float32)
+    batch_value = tf.function(lambda z: tf.reduce_sum(gen_target(model.discriminate(
+        model.generate(z, training=True), training=True))))
+    expected = noise_gradient_fd(batch_value, z)
+    assert_same_direction(model.generator_direction(z), expected, min_cosine=0.99)
+
+
+def test_hinge_sample_beyond_the_margin_gets_a_unit_direction(tiny_models):
+    generator, discriminator = tiny_models
+    real = np.random.default_rng(0).uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
+    fake = np.asarray(copy_model(generator)(np.random.default_rng(1).normal(
+        size=(BATCH, LATENT_DIM)).astype(np.float32), training=True))
+    for images, index, margin, beyond in ((real, 0, 1.0, np.greater),
+                                          (fake, 1, -1.0, np.less)):
+        norms = {}
+        for direction in ("logit", "loss"):
+            model = make_gan(generator, loud(copy_model(discriminator)),
+                             loss=losses.hinge_loss(), direction=direction)
+            centre(model, images, margin)
+            flat = beyond(np.asarray(model.discriminate(images)), margin)
+            assert flat.any() and not flat.all()
+            r = model.discriminator_directions(real, fake)[index]
+            norms[direction] = np.linalg.norm(np.reshape(r, (BATCH, -1)), axis=1)
+        np.testing.assert_allclose(norms["logit"], 1.0, rtol=1e-5)
+        # The loss gradient vanishes there: the "loss" option leaves those samples unperturbed.
+        np.testing.assert_array_equal(norms["loss"][flat], 0.0)
+        np.testing.assert_allclose(norms["loss"][~flat], 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("family", [
+    losses.non_saturating_loss, losses.wasserstein_loss,
+    lambda: losses.banach_wasserstein_loss(gamma=3.0, drift=1e-2)])
+def test_logit_and_loss_directions_agree_for_losses_monotone_in_the_logit(tiny_models, family):
+    generator, discriminator = tiny_models
+    rng_np = np.random.default_rng(2)
+    real = rng_np.uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
+    fake = rng_np.uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
+    z = rng_np.normal(size=(BATCH, LATENT_DIM)).astype(np.float32)
+    directions = {}
+    for direction in ("logit", "loss"):
+        model = make_gan(generator, discriminator, loss=family(), direction=direction)
+        directions[direction] = list(model.discriminator_directions(real, fake)) + [
+            model.generator_direction(z)]
+    for logit, loss in zip(directions["logit"], directions["loss"]):
+        assert_same_direction(logit, loss, min_cosine=1 - 1e-5)
+
+
+def test_the_step_perturbs_along_the_directions_it_exposes(tiny_models):
+    # With learning rate 0 the step's weights are fixed; its robust losses (logged) must be the
+    # losses at the exposed directions, for the step's own draws (rgan_tf.rng streams: critic
+    # noise 0, generator noise 8).
+    generator, discriminator = tiny_models
+    eps_x, eps_z = 1.0, 0.5
+    robust = {}
+    for direction in ("logit", "loss"):
+        model = make_gan(generator, loud(copy_model(discriminator)), lr=0.0,
+                         loss=losses.hinge_loss(), eps_x=eps_x, eps_z=eps_z,
+                         direction=direction)
+        real = next(iter(real_batches(1)))
+        history = model.fit(real_batches(1), verbose=0).history
+        family = model.loss_family
+        fake = model.generate(rng.normal([BATCH, LATENT_DIM], 0, 0, 0), training=True)
+        r_real, r_fake = model.discriminator_directions(real, fake)
+        d_robust = (np.mean(family.real(model.discriminate(real + eps_x * r_real, training=True)))
+                    + np.mean(family.fake(model.discriminate(fake + eps_x * r_fake,
+                                                             training=True))))
+        z = rng.normal([BATCH, LATENT_DIM], 0, 0, 8)
+        perturbed = model.generate(z + eps_z * model.generator_direction(z), training=True)
+        g_robust = np.mean(family.generator(model.discriminate(perturbed, training=True)))
+        np.testing.assert_allclose(history["d_robust"][0], d_robust, rtol=1e-5)
+        np.testing.assert_allclose(history["g_robust"][0], g_robust, rtol=1e-5)
+        robust[direction] = history["d_robust"][0]
+    assert robust["logit"] > robust["loss"]  # the flat hinge samples are perturbed too
+
+
+def test_unknown_direction_is_refused(tiny_models):
+    with pytest.raises(ValueError, match="Unknown direction 'gradient'"):
+        RobustGAN(*tiny_models, direction="gradient")
+
+
+# ------------------------------------------------------------------------------------------------
+# Conditional models with a penalty.
+
+def test_conditional_penalty_scores_interpolates_under_the_real_labels():
+    # One critic step of a conditional WGAN-GP equals a hand-written step whose fakes are
+    # generated from the real labels (gan_cifar_resnet.py), not one with drawn labels.
+    keras.utils.set_random_seed(1)
+    generator, discriminator = tiny_generator(num_classes=3), tiny_discriminator(num_classes=3)
+    model = make_gan(generator, discriminator, lr=0.0, d_lr=1e-2, num_classes=3, robust="off",
+                     loss=losses.wasserstein_loss(), penalty=penalties.gradient_penalty)
+    images = np.random.default_rng(0).uniform(-1, 1, (BATCH,) + IMAGE_SHAPE).astype(np.float32)
+    labels = np.array([0, 1, 2, 0, 1, 2, 2, 1], np.int32)
+    model.fit(tf.data.Dataset.from_tensor_slices((images, labels)).batch(BATCH), verbose=0)
+    images, labels = tf.constant(images), tf.constant(labels)
+
+    def by_hand(fake_labels):
+        plain_g, plain_d = copy_model(generator), copy_model(discriminator)
+        family = losses.wasserstein_loss()
+        fake = plain_g([rng.normal([BATCH, LATENT_DIM], 0, 0, 0), fake_labels], training=True)
+        alpha = rng.uniform([BATCH], 0, 0, 2)
+        with tf.GradientTape() as tape:
+            loss = (tf.reduce_mean(family.real(plain_d([images, labels], training=True)))
+                    + tf.reduce_mean(family.fake(plain_d([fake, fake_labels], training=True)))
+                    + penalties.gradient_penalty(
+                        lambda x: plain_d([x, labels], training=True), images, fake, alpha))
+        optimizer = keras.optimizers.Adam(1e-2, beta_1=0.5)
+        optimizer.apply(tape.gradient(loss, plain_d.trainable_variables),
+                        plain_d.trainable_variables)
+        return plain_d
+
+    assert_same_weights(model.discriminator, by_hand(labels))
+    drawn = rng.categorical(BATCH, 3, 0, 0, 1)
+    assert differs(model.discriminator, by_hand(drawn))
