@@ -28,8 +28,9 @@ Layouts. The matrix the power method sees is the references': a Keras kernel res
 which changes no singular value), with `u` over the output units; for an embedding table
 `[num_classes, dim]`, `u` runs over the classes, as in `SNEmbedID`. `u` is a non-trainable float32
 weight of shape `[1, units]` (or `[1, num_classes]`), initialized from N(0, 1) like the reference,
-saved in checkpoints and averaged over replicas when assigned under a `tf.distribute` strategy
-(every replica computes the same value).
+saved in checkpoints. Under a `tf.distribute` strategy it is assigned with aggregation "mean":
+every replica computes the same value, and the mean keeps the copies equal by construction
+(with aggregation "none", TensorFlow lets each replica write its own copy).
 """
 import keras
 from keras import ops
