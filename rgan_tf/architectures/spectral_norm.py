@@ -1,12 +1,12 @@
 """Spectral normalization as Miyato et al. (2018) implement it: the layers of every SN model.
 
 The references (pfnet-research/sngan_projection `source/links/sn_linear.py`,
-`sn_convolution_2d.py`, `sn_embed_id.py` with `source/functions/max_sv.py`; the same code in
-pfnet-research/chainer-gan-lib `common/sn/`) keep the raw weight `W` as the trainable parameter
-and use `W / sigma(W)` in the forward pass, where `sigma(W) = u^T W v` comes from one step of the
-power method started at a stored vector `u`:
+`sn_convolution_2d.py`, `sn_embed_id.py` with `source/functions/max_sv.py`; pfnet-research/
+chainer-gan-lib `common/sn/` computes the same, but keeps `u` out of the saved state) keep the
+raw weight `W` (Chainer's `[out, in]`) as the trainable parameter and use `W / sigma(W)` in the
+forward pass, where `sigma` comes from one step of the power method started at a stored `u`:
 
-    v = normalize(u^T W),   u' = normalize(W v),   sigma = u'^T W v    (u', v constants)
+    v = normalize(W^T u),   u' = normalize(W v),   sigma = u'^T W v    (u', v constants)
 
 `u'` and `v` carry no gradient, `sigma` does: the gradient of a loss with respect to the raw `W`
 is taken through `W / sigma(W)` (the paper's Eq. 9-12). Only `u` is stored, and only in training
@@ -28,8 +28,9 @@ Layouts. The matrix the power method sees is the references': a Keras kernel res
 which changes no singular value), with `u` over the output units; for an embedding table
 `[num_classes, dim]`, `u` runs over the classes, as in `SNEmbedID`. `u` is a non-trainable float32
 weight of shape `[1, units]` (or `[1, num_classes]`), initialized from N(0, 1) like the reference,
-saved in checkpoints and averaged over replicas when assigned under a `tf.distribute` strategy
-(every replica computes the same value).
+saved in checkpoints. Under a `tf.distribute` strategy it is assigned with aggregation "mean":
+every replica computes the same value, and the mean keeps the copies equal by construction
+(with aggregation "none", TensorFlow lets each replica write its own copy).
 """
 import keras
 from keras import ops
