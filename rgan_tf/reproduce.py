@@ -681,7 +681,7 @@ def plot_fig5(runs, output_dir, classifier, scale, num_points=None):
         model, _ = export.load_run(run_folder(output_dir, run), log=lambda message: None)
         real_batches = data_lib.dataset(source=run.source, batch_size=settings.eval_batch,
                                         image_size=run.image_size, repeat=False,
-                                        drop_remainder=False)
+                                        drop_remainder=False, dequantize=False)
         _, real = metrics.collect_activations(real_batches, classifier, num_points, False)
         sets = {"real": real}
         for name, eps in (("generated, normal z", None),
