@@ -94,6 +94,31 @@ def test_dcgan_32_is_the_layer_rule_not_carpedm20s_32_pixel_network():
     assert g_carpedm20_32 == 4514819 != g_ours
 
 
+@pytest.mark.parametrize("size,channels,width,expected", [
+    (28, 1, 64, (840321, 213121)),   # gin_configs/mnist/dcgan.gin
+    (32, 1, 16, (168097, 65729)),    # gin_configs/digits/dcgan.gin (the default job)
+])
+def test_dcgan_offline_configs_count_their_layer_lists(size, channels, width, expected):
+    # Not reference networks: the layer rules at the configs' sizes, hand-counted. 28: 7x7 base,
+    # two up-steps, G linear(100, 7*7*2w) BN deconv(2w -> w) BN deconv(w -> 1); D conv(1 -> w)
+    # conv(w -> 2w) BN linear(7*7*2w, 1). 32: 4x4 base, three up-steps, widths 4w, 2w, w.
+    w = width
+    if size == 28:
+        g = (linear(100, 7 * 7 * 2 * w) + bn(2 * w) + conv(5, 2 * w, w) + bn(w)
+             + conv(5, w, channels))
+        d = conv(5, channels, w) + conv(5, w, 2 * w) + bn(2 * w) + linear(7 * 7 * 2 * w, 1)
+    else:
+        g = (linear(100, 4 * 4 * 4 * w) + bn(4 * w) + conv(5, 4 * w, 2 * w) + bn(2 * w)
+             + conv(5, 2 * w, w) + bn(w) + conv(5, w, channels))
+        d = (conv(5, channels, w) + conv(5, w, 2 * w) + bn(2 * w) + conv(5, 2 * w, 4 * w)
+             + bn(4 * w) + linear(4 * 4 * 4 * w, 1))
+    assert (g, d) == expected
+    assert trainable_count(architectures.dcgan_generator(
+        image_size=size, channels=channels, width=width)) == g
+    assert trainable_count(architectures.dcgan_discriminator(
+        image_size=size, channels=channels, width=width)) == d
+
+
 def test_dcgan_initializers_are_carpedm20s():
     # ops.py: conv2d weights truncated_normal(stddev=0.02) (lines 56-57), deconv2d and linear
     # random_normal(stddev=0.02) (lines 70-71, 98-99), biases 0.
@@ -154,20 +179,23 @@ def test_wgan_gp_cnn_shapes(size):
     assert images.shape == (2, size, size, 3)
 
 
-def test_wgan_gp_cnn_matches_reference_parameter_count():
-    # igul222/improved_wgan_training gan_cifar.py, DIM=128, noise 128:
+@pytest.mark.parametrize("size,base", [(32, 4), (48, 6)])
+def test_wgan_gp_cnn_matches_reference_parameter_count(size, base):
+    # igul222/improved_wgan_training gan_cifar.py, DIM=128, noise 128 (48x48: the same layers
+    # from a 6x6 base, the STL-10 configs):
     # G: Linear(128, 4*4*4*DIM) Batchnorm([0]) - per unit of the linear output, 2*8192 -
     #    Deconv2D(5, 4D, 2D) BN Deconv2D(5, 2D, D) BN Deconv2D(5, D, 3) tanh; tflib adds biases.
     dim = 128
-    g_ref = (linear(128, 4 * 4 * 4 * dim) + bn(4 * 4 * 4 * dim) + conv(5, 4 * dim, 2 * dim)
-             + bn(2 * dim) + conv(5, 2 * dim, dim) + bn(dim) + conv(5, dim, 3))
+    g_ref = (linear(128, base * base * 4 * dim) + bn(base * base * 4 * dim)
+             + conv(5, 4 * dim, 2 * dim) + bn(2 * dim) + conv(5, 2 * dim, dim) + bn(dim)
+             + conv(5, dim, 3))
     # D (MODE='wgan-gp', no batch norm): Conv2D(5, 3, D) Conv2D(5, D, 2D) Conv2D(5, 2D, 4D),
     #    stride 2, LeakyReLU 0.2; Linear(4*4*4D, 1).
     d_ref = (conv(5, 3, dim) + conv(5, dim, 2 * dim) + conv(5, 2 * dim, 4 * dim)
-             + linear(4 * 4 * 4 * dim, 1))
-    assert (g_ref, d_ref) == (5179907, 4114689)
-    assert trainable_count(architectures.wgan_gp_cnn_generator()) == g_ref
-    assert trainable_count(architectures.wgan_gp_cnn_discriminator()) == d_ref
+             + linear(base * base * 4 * dim, 1))
+    assert (g_ref, d_ref) == {32: (5179907, 4114689), 48: (6521347, 4124929)}[size]
+    assert trainable_count(architectures.wgan_gp_cnn_generator(image_size=size)) == g_ref
+    assert trainable_count(architectures.wgan_gp_cnn_discriminator(image_size=size)) == d_ref
 
 
 @pytest.mark.parametrize("size", [28, 64, 33])
@@ -193,8 +221,7 @@ def test_papers_dcgan_matches_gan_cifar_dcgan_mode_parameter_count(size, base):
     # Linear(base*base*4D, 1).
     d_ref = (conv(5, 3, dim) + conv(5, dim, 2 * dim) + bn(2 * dim) + conv(5, 2 * dim, 4 * dim)
              + bn(4 * dim) + linear(base * base * 4 * dim, 1))
-    if size == 32:
-        assert (g_ref, d_ref) == (5179907, 4116225)
+    assert (g_ref, d_ref) == {32: (5179907, 4116225), 48: (6521347, 4126465)}[size]
     assert trainable_count(architectures.wgan_gp_cnn_generator(image_size=size)) == g_ref
     d = architectures.wgan_gp_cnn_discriminator(image_size=size, normalization="batch")
     assert trainable_count(d) == d_ref
