@@ -538,6 +538,7 @@ def load_real_images(split, num_images, image_size=None, with_labels=False, seed
     """
     from rgan_tf import data as data_lib
     kwargs = dict(data_kwargs or {})
+    kwargs.setdefault("dequantize", False)  # a training option: score the data as it is
     if source is not None:
         kwargs["source"] = source
     if image_size is not None:

@@ -338,9 +338,10 @@ def real_features(classifier, source, split="train", num_samples=50000, batch_si
         return features
     if batches is None:
         from rgan_tf import data as data_lib
+        kwargs = {"dequantize": False, **(data_kwargs or {})}  # statistics of the data as it is
         batches = data_lib.dataset(source=source, batch_size=batch_size, split=split,
                                    image_size=image_size, shuffle=True, repeat=False, seed=seed,
-                                   drop_remainder=False, **(data_kwargs or {}))
+                                   drop_remainder=False, **kwargs)
     elif callable(batches):
         batches = batches()
     _, features = collect_activations(batches, classifier, num_samples, verbose)

@@ -24,7 +24,8 @@ DATA_SETS = {
 
 # Baseline config -> (model, reference implementation).
 BASELINES = {
-    "cifar10/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "cifar10/dcgan": ("DCGAN (WGAN-GP's CNN, batch-norm critic)",
+                      "improved_wgan_training gan_cifar.py, MODE='dcgan'"),
     "cifar10/wgan_gp": ("WGAN-GP CNN", "improved_wgan_training gan_cifar.py"),
     "cifar10/wgan_gp_resnet": ("WGAN-GP ResNet", "improved_wgan_training gan_cifar_resnet.py"),
     "cifar10/sngan": ("SN-DCGAN (SNGAN CNN), the SNGAN paper's variant",
@@ -33,18 +34,21 @@ BASELINES = {
     "cifar10/bwgan": ("BWGAN", "adler-j/bwgan cifar10_sobolev.py"),
     "cifar10/sngan_cond": ("SNGAN ResNet, projection, 10 classes",
                            "sngan_projection sn_cifar10_conditional.yml"),
-    "stl10/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "stl10/dcgan": ("DCGAN (WGAN-GP's CNN, batch-norm critic)",
+                    "improved_wgan_training gan_cifar.py, MODE='dcgan'"),
     "stl10/wgan_gp": ("WGAN-GP CNN", "improved_wgan_training gan_cifar.py"),
     "stl10/wgan_gp_resnet": ("WGAN-GP ResNet", "improved_wgan_training gan_cifar_resnet.py"),
     "stl10/sngan": ("SN-DCGAN (SNGAN CNN), the SNGAN paper's variant",
                     "chainer-gan-lib (stdgan, sndcgan); slope 0.1, z ~ N(0, I): SNGAN paper"),
     "stl10/sngan_resnet": ("SNGAN ResNet (48x48 layout)", "SNGAN paper Table 5; compare_gan"),
     "stl10/bwgan": ("BWGAN", "adler-j/bwgan cifar10_sobolev.py"),
-    "celeba/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "celeba/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow model.py"),
     "celeba/wgan_gp": ("WGAN-GP (DCGAN-64 layers, layer-norm critic)",
                        "improved_wgan_training gan_64x64.py"),
-    "mnist/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
-    "digits/dcgan": ("DCGAN (width 16)", "carpedm20/DCGAN-tensorflow"),
+    "mnist/dcgan": ("DCGAN (carpedm20's layers, 7x7 base)",
+                    "none: Radford et al.'s layer rules (not carpedm20's MNIST model)"),
+    "digits/dcgan": ("DCGAN (carpedm20's layers, 4x4 base, width 16)",
+                     "none: Radford et al.'s layer rules (not carpedm20's 32x32 network)"),
 }
 
 # Config -> (the paper's row, IS, FID); "-" where the paper gives no such number.

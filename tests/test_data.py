@@ -508,3 +508,100 @@ def test_digits_holdout_override_and_npz_test_without_holdout(tmp_path):
     with pytest.raises(ValueError, match="no held-out 'test' split: set dataset.holdout.*"
                                          "store test_images"):
         data.dataset(source, batch_size=1, split="test")
+
+
+# ---------------------------------------------------------------------------------------------
+# dequantization
+
+
+def _levels(plain):
+    """The 8-bit levels 0..255 behind images that the pipeline scaled by x / 127.5 - 1."""
+    return np.rint((plain.astype(np.float64) + 1.0) * 127.5)
+
+
+def _assert_dequantized(noisy, levels):
+    """`noisy` is `(levels + u) / 128 - 1` with `u` in [0, 1), spread over the whole bin."""
+    u = (noisy.astype(np.float64) + 1.0) * 128.0 - levels
+    assert u.min() >= -1e-4 and u.max() < 1.0 + 1e-4, (u.min(), u.max())
+    assert noisy.min() >= -1.0 and noisy.max() < 1.0
+    if u.size >= 1000:  # uniform over the bin and independent of the level
+        assert abs(u.mean() - 0.5) < 0.02 and u.min() < 0.02 and u.max() > 0.98
+        assert abs(np.corrcoef(u.ravel(), levels.ravel())[0, 1]) < 0.1
+
+
+def test_dequantize_draws_within_each_levels_bin_as_the_references(tmp_path):
+    # gan_cifar_resnet.py lines 194-195 and sngan_projection datasets/cifar10.py lines 20-21:
+    # x / 128 - 1 + U(0, 1/128); worked example: level 255 -> [255/128 - 1, 1) = [0.9921875, 1).
+    levels = np.random.default_rng(0).integers(0, 256, size=(6, 8, 8, 3), dtype=np.uint8)
+    levels[0] = 255
+    levels[1] = 0
+    source = _save_npz(tmp_path, images=levels)
+    noisy = _in_order(source, dequantize=True)
+    _assert_dequantized(noisy, levels.astype(np.float64))
+    assert 0.9921875 <= noisy[0].min() and noisy[0].max() < 1.0
+    assert -1.0 <= noisy[1].min() and noisy[1].max() < -1.0 + 1 / 128
+    np.testing.assert_allclose(_in_order(source), _scaled(levels), atol=1e-6)  # off: x / 127.5 - 1
+
+
+def test_dequantize_is_a_function_of_seed_and_stream_position(tmp_path):
+    levels = np.random.default_rng(1).integers(0, 256, size=(8, 4, 4, 1), dtype=np.uint8)
+    source = _save_npz(tmp_path, images=levels)
+
+    def batches(seed, count=6, skip=0, shuffle=True):
+        ds = data.dataset(source, batch_size=4, seed=seed, dequantize=True, shuffle=shuffle)
+        return [b.numpy() for b in ds.skip(skip).take(count)]
+
+    first = batches(3)
+    for a, b in zip(first, batches(3)):
+        np.testing.assert_array_equal(a, b)
+    # Resume: skipping n batches continues the uninterrupted stream, noise included.
+    for a, b in zip(first[2:], batches(3, count=4, skip=2)):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], batches(4, count=1)[0])
+    # Unshuffled, batches 0 and 2 hold the same images (two batches an epoch): fresh noise, same
+    # levels.
+    ordered = batches(3, count=3, shuffle=False)
+    assert not np.array_equal(ordered[0], ordered[2])
+    np.testing.assert_array_equal(np.floor((ordered[0] + 1) * 128),
+                                  np.floor((ordered[2] + 1) * 128))
+
+
+def test_dequantize_folder_and_tfds_sources(tmp_path):
+    rng = np.random.default_rng(2)
+    for index in range(4):
+        _write_image(str(tmp_path / "images" / f"{index}.png"),
+                     rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8))
+    source = f"folder:{tmp_path / 'images'}"
+    _assert_dequantized(_in_order(source, dequantize=True), _levels(_in_order(source)))
+    with tfds.testing.mock_data(num_examples=8):
+        plain = _all(data.dataset("tfds:cifar10", batch_size=4, shuffle=False, repeat=False))
+        noisy = _all(data.dataset("tfds:cifar10", batch_size=4, shuffle=False, repeat=False,
+                                  dequantize=True))
+    _assert_dequantized(noisy, _levels(plain))
+
+
+def test_dequantize_is_added_before_resizing(tmp_path):
+    # Dequantized at the source's 16x16, then 2x2 area averages: each output pixel lies within
+    # 1/128 above the mean of its four x / 128 - 1, and its noise is the mean of four U[0, 1)
+    # (standard deviation sqrt(1/12) / 2 = 0.144 levels; noise added after resizing: 0.289).
+    levels = np.random.default_rng(3).integers(0, 256, size=(2, 16, 16, 1), dtype=np.uint8)
+    noisy = _in_order(_save_npz(tmp_path, images=levels), image_size=8, dequantize=True)
+    low = levels.astype(np.float64).reshape(2, 8, 2, 8, 2, 1).mean(axis=(2, 4)) / 128 - 1
+    u = (noisy - low) * 128
+    assert u.min() >= -1e-3 and u.max() < 1 + 1e-3
+    assert 0.11 < u.std() < 0.18 and abs(u.mean() - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("source_kind,value,message", [
+    ("digits", True, "digits holds 17 grey levels"),
+    ("float_npz", True, "holds float32 images"),
+    ("uint8_npz", 1, "must be True or False"),
+])
+def test_dequantize_refuses_what_it_cannot_do(tmp_path, source_kind, value, message):
+    if source_kind == "digits":
+        source = "digits"
+    else:
+        dtype = np.float32 if source_kind == "float_npz" else np.uint8
+        source = _save_npz(tmp_path, images=np.zeros((2, 4, 4, 1), dtype))
+    with pytest.raises(ValueError, match=message):
+        data.dataset(source, batch_size=2, dequantize=value)

@@ -103,6 +103,18 @@ def test_discriminator_gap_and_sensitivity():
     assert np.isfinite(record["d_gap"]) and record["d_sensitivity_eps0.5"] > 0
 
 
+def test_real_images_are_read_without_the_training_dequantization(tmp_path):
+    # `dataset.dequantize = True` in a config is a training option: the real images scored
+    # (the discriminator's gap, FID statistics) are the data as stored, x / 127.5 - 1.
+    levels = np.random.default_rng(0).integers(0, 256, size=(6, 4, 4, 3), dtype=np.uint8)
+    np.savez(tmp_path / "real.npz", images=levels)
+    gin.parse_config([f"dataset.source = 'npz:{tmp_path / 'real.npz'}'",
+                      "dataset.dequantize = True"])
+    images = evaluation.load_real_images("train", 6)
+    expected = levels.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    np.testing.assert_allclose(np.sort(images.ravel()), np.sort(expected.ravel()), atol=1e-6)
+
+
 # --- run folders ----------------------------------------------------------------------------
 
 

@@ -183,6 +183,22 @@ def test_real_statistics_are_cached_and_reused(standin, tmp_path):
     assert list(tmp_path.glob("*.npz"))[0].name.startswith("unit-test_train_40_inception_")
 
 
+def test_real_statistics_ignore_the_training_dequantization(standin, tmp_path):
+    import gin
+    from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
+    levels = np.random.default_rng(1).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
+    np.savez(tmp_path / "real.npz", images=levels)
+    kwargs = dict(source=f"npz:{tmp_path / 'real.npz'}", num_samples=20, batch_size=10,
+                  verbose=False)
+    plain = metrics.real_features(standin, cache_dir=str(tmp_path / "a"), **kwargs)
+    try:
+        gin.parse_config("dataset.dequantize = True")
+        bound = metrics.real_features(standin, cache_dir=str(tmp_path / "b"), **kwargs)
+    finally:
+        gin.clear_config()
+    np.testing.assert_allclose(bound, plain, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("change", [dict(split="test"), dict(num_samples=30), dict(seed=1),
                                     dict(source="other"), dict(image_size=16)])
 def test_a_key_change_recomputes(standin, tmp_path, change):

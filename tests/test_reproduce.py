@@ -70,6 +70,18 @@ def test_paper_scale_runs_parse_with_the_shipped_configs():
     assert "sngan_cond_cifar10_both_s0" in names and "dcgan_celeba_off_s0" in names
 
 
+@pytest.mark.parametrize("family,dataset,eps_x", [
+    ("dcgan", "cifar10", 4.0), ("wgan_gp_res", "stl10", 4.0), ("dcgan", "stl10", 4.0),
+    ("dcgan", "celeba", 8.0)])
+def test_paper_scale_radius_is_the_robust_configs(family, dataset, eps_x):
+    # STL-10 keeps CIFAR-10's eps_x = 4 (as gin_configs/stl10/*_rgan.gin); CelebA the per-pixel
+    # 8 of gin_configs/celeba/*_rgan.gin; the digits study the per-pixel 2.3.
+    run = reproduce.make_run(family, dataset, "both", 0, "paper")
+    assert f"RobustGAN.eps_x = {eps_x}" in run.bindings
+    assert "RobustGAN.eps_x = 2.3" in reproduce.make_run(family, dataset, "both", 0,
+                                                          "small").bindings
+
+
 def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
     summary = reproduce.reproduce("table1", "paper", str(tmp_path), seeds=[0, 1], dry_run=True)
     out = capsys.readouterr().out

@@ -247,7 +247,7 @@ def discriminator_block(h, filters, *, downsample=True, spectral=False):
     return keras.layers.Add()([shortcut, x])
 
 
-def optimized_discriminator_block(h, filters, *, spectral=False):
+def optimized_discriminator_block(h, filters, *, spectral=False, first_initializer=RESIDUAL_INIT):
     """The first discriminator block, on images (no leading ReLU; pool before the 1x1 shortcut).
 
     Residual: conv3x3(filters) -> ReLU -> conv3x3(filters) -> mean pool. Shortcut: mean pool ->
@@ -257,13 +257,15 @@ def optimized_discriminator_block(h, filters, *, spectral=False):
         h: images `[B, H, W, C]`.
         filters: output channels.
         spectral: spectrally normalize every convolution.
+        first_initializer: initializer (name) of the first 3x3 convolution, the only one of the
+            block whose fan-in (`9 C`) and fan-out (`9 filters`) differ.
 
     Returns:
         `[B, H/2, W/2, filters]`.
     """
     shortcut = keras.layers.AveragePooling2D(2)(h)
     shortcut = conv(filters, 1, spectral=spectral, kernel_initializer=GLOROT_INIT)(shortcut)
-    x = conv(filters, 3, spectral=spectral, kernel_initializer=RESIDUAL_INIT)(h)
+    x = conv(filters, 3, spectral=spectral, kernel_initializer=first_initializer)(h)
     x = keras.layers.ReLU()(x)
     x = conv(filters, 3, spectral=spectral, kernel_initializer=RESIDUAL_INIT)(x)
     x = keras.layers.AveragePooling2D(2)(x)
