@@ -13,10 +13,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from conftest import LATENT_DIM, tiny_discriminator, tiny_generator
+from conftest import CONFIG, LATENT_DIM, run_tool, tiny, tiny_discriminator, tiny_generator
 from rgan_tf import classifiers, evaluation, export, launch, perturbations
 from rgan_tf.robust_gan import RobustGAN
-from test_training import CONFIG, run_tool, tiny
 
 
 def tiny_gan(num_classes=None, seed=0, **kwargs):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import CONFIG, run_tool, tiny
 from rgan_tf import classifiers, figures, launch
-from test_training import CONFIG, run_tool, tiny
 
 
 def write_jsonl(path, records):
