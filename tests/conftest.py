@@ -134,6 +134,18 @@ def assert_same_checkpoints(a, b):
         np.testing.assert_array_equal(values_a[name], values_b[name], err_msg=name)
 
 
+def numpy_inception_score(logits, num_splits):
+    """exp(E_x KL(p(y|x) || p(y))) per contiguous split, in numpy: mean and population std."""
+    logits = np.asarray(logits, np.float64)
+    probabilities = np.exp(logits - logits.max(1, keepdims=True))
+    probabilities /= probabilities.sum(1, keepdims=True)
+    scores = []
+    for part in np.array_split(probabilities, num_splits):
+        marginal = part.mean(0, keepdims=True)
+        scores.append(np.exp(np.mean(np.sum(part * (np.log(part) - np.log(marginal)), 1))))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
 def listing(folder):
     """Relative paths of every file under `folder`, sorted."""
     return sorted(os.path.relpath(os.path.join(root, name), folder)

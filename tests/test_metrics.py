@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from scipy import linalg
 
+from conftest import numpy_inception_score
 from rgan_tf import classifiers
 from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
 from rgan_tf import metrics
@@ -98,18 +99,6 @@ def test_inception_score_of_fixed_logits_is_the_hand_computed_value():
     logits = np.log([[0.9, 0.1], [0.1, 0.9]])
     mean, std = metrics.inception_score(logits, num_splits=1)
     assert mean == pytest.approx(1.444935, abs=1e-6) and std == 0.0
-
-
-def numpy_inception_score(logits, num_splits):
-    """exp(E_x KL(p(y|x) || p(y))) per contiguous split, in numpy: mean and population std."""
-    logits = np.asarray(logits, np.float64)
-    probabilities = np.exp(logits - logits.max(1, keepdims=True))
-    probabilities /= probabilities.sum(1, keepdims=True)
-    scores = []
-    for part in np.array_split(probabilities, num_splits):
-        marginal = part.mean(0, keepdims=True)
-        scores.append(np.exp(np.mean(np.sum(part * (np.log(part) - np.log(marginal)), 1))))
-    return float(np.mean(scores)), float(np.std(scores))
 
 
 def test_inception_score_splits_differ():
