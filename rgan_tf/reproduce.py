@@ -31,33 +31,23 @@ import sys
 
 import numpy as np
 
+from rgan_tf import paper
+
 EXPERIMENTS = ("table1", "table2", "table3", "fig2", "fig3", "fig4", "fig5", "fig6")
 SCALES = ("paper", "small", "tiny")
-VARIANTS = ("off", "random", "generator", "discriminator", "both")
+VARIANTS = paper.TABLE3_VARIANTS
 VARIANT_NAMES = {"off": "baseline", "random": "+random noise", "generator": "G only",
                  "discriminator": "D only", "both": "both (RGAN)"}
 DONE_FILE = "done.json"
 SMALL_SOURCE = "digits"
 
 # ------------------------------------------------------------------------------------------------
-# The paper's numbers (shared/docs/method.md, "The paper's numbers"). IS / FID.
+# The paper's numbers (kept once, in rgan_tf.paper), as floats. IS / FID.
 
-PAPER_TABLE1 = {  # Table 1: unconditional, (IS, FID) per data set.
-    ("dcgan", "cifar10"): (5.77, 42.18), ("dcgan", "stl10"): (7.36, 53.23),
-    ("sngan", "cifar10"): (8.22, 21.70), ("sngan", "stl10"): (9.10, 40.10),
-    ("bwgan", "cifar10"): (8.08, 25.67),
-    ("wgan_gp_res", "cifar10"): (7.76, 22.19), ("wgan_gp_res", "stl10"): (9.06, 42.60),
-    ("rgan_wgan_gp_res", "cifar10"): (8.25, 19.79), ("rgan_wgan_gp_res", "stl10"): (9.16, 39.62),
-}
-PAPER_TABLE2 = {  # Table 2: conditional CIFAR-10, (IS, FID).
-    "sngan_cond": (8.37, 19.2), "rgan_sngan_cond": (8.65, 17.2),
-}
-PAPER_TABLE3 = {  # Table 3: ablation IS on CIFAR-10 (baseline, +random, G only, D only, both).
-    "wgan_gp": dict(zip(VARIANTS, (5.77, 5.82, 5.89, 5.87, 5.91))),
-    "wgan_gp_res": dict(zip(VARIANTS, (7.76, 7.75, 7.86, 8.01, 8.25))),
-    "dcgan": dict(zip(VARIANTS, (5.70, 5.76, 5.80, 6.02, 6.11))),
-    "bwgan": dict(zip(VARIANTS, (8.08, 8.03, 8.11, 8.23, 8.40))),
-}
+PAPER_TABLE1 = {key: tuple(map(paper.score, value)) for key, value in paper.TABLE1.items()}
+PAPER_TABLE2 = {key: tuple(map(paper.score, value)) for key, value in paper.TABLE2.items()}
+PAPER_TABLE3 = {family: {variant: paper.score(value) for variant, value in scores.items()}
+                for family, scores in paper.TABLE3.items()}
 FAMILY_NAMES = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_gp_res": "WGAN-GP ResNet",
                 "bwgan": "BWGAN", "sngan": "SNGAN", "sngan_cond": "SNGAN (conditional)"}
 
