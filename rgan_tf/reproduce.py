@@ -14,7 +14,8 @@ Scales:
   * `paper`: the shipped gin configs as they are (the paper's steps), Inception, 50k samples.
   * `small`: every family mapped onto the offline `digits` source at 32x32x1, shrunk by gin
     bindings (width), a few hundred to a thousand steps, a few thousand samples, a domain
-    classifier: one experiment in about an hour on two CPU cores.
+    classifier (run time not measured for every family; see docs/study/README.md for the runs
+    that were made).
   * `tiny`: a handful of steps and ~100 samples (CI and the tests).
 
 Outputs in `<output_dir>`: `<experiment>.md` and `<experiment>.csv` (mean and 95% t-interval over
@@ -39,6 +40,7 @@ VARIANTS = paper.TABLE3_VARIANTS
 VARIANT_NAMES = {"off": "baseline", "random": "+random noise", "generator": "G only",
                  "discriminator": "D only", "both": "both (RGAN)"}
 DONE_FILE = "done.json"
+DRY_RUN_OUTPUT_DIR = "OUTPUT_DIR"  # the folder a dry run without an output folder names
 SMALL_SOURCE = "digits"
 
 # ------------------------------------------------------------------------------------------------
@@ -719,7 +721,8 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     Args:
       experiment: one of `EXPERIMENTS`.
       scale: one of `SCALES`.
-      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go.
+      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go; a dry
+        run may pass None (its commands then name the folder `OUTPUT_DIR`).
       seeds: training seeds.
       classifier: the IS/FID classifier spec; None: `default_classifier(scale, output_dir)`
         (trained there if missing).
@@ -735,13 +738,16 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
     if dry_run:
         for run in runs:
-            state = "done" if is_done(output_dir, run) else "to run"
+            state = "done" if output_dir and is_done(output_dir, run) else "to run"
             from rgan_tf import launch
             missing = [p for p in run.gin_files if not os.path.isfile(launch.repo_path(p))]
             if missing:
                 state += f"; {missing[0]} is not in this checkout yet"
-            log(f"# {run.name} ({state})\n{run.command(output_dir)}")
+            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
         return summary
+    if not output_dir:
+        raise ValueError("An output folder is needed to run an experiment (--output_dir); only "
+                         "a dry run can do without one.")
     os.makedirs(output_dir, exist_ok=True)
     classifier = ensure_classifier(classifier or default_classifier(scale, output_dir), scale,
                                    log)

@@ -70,6 +70,28 @@ def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
     assert not os.listdir(tmp_path)
 
 
+def test_readme_dry_run_command_works_as_written(tmp_path):
+    # README: `python tools/reproduce.py --experiment=fig3 --scale=small --dry_run`, no folder.
+    command = [sys.executable, os.path.join(REPO, "tools", "reproduce.py"), "--experiment=fig3",
+               "--scale=small", "--dry_run"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300,
+                            cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = reproduce.experiment_runs("fig3", "small", [0])
+    for run in runs:
+        assert f"# {run.name} (to run)" in result.stdout
+        assert f"--model_dir=OUTPUT_DIR/runs/{run.name}" in result.stdout
+    assert result.stdout.count("tools/train.py") == len(runs) == 2
+    assert "0 run(s) trained, 0 skipped." in result.stdout
+    assert not os.listdir(tmp_path)  # a dry run writes nothing
+    # Without --dry_run the folder is needed: one clear error, nothing written.
+    result = subprocess.run(command[:-1], capture_output=True, text=True, env=env, timeout=300,
+                            cwd=str(tmp_path))
+    assert result.returncode == 1 and "error: An output folder is needed" in result.stderr
+    assert "Traceback" not in result.stderr and not os.listdir(tmp_path)
+
+
 def _check_table(output_dir, experiment, rows):
     """The table's rows are the means of the runs' records (done.json), per family and variant."""
     with open(os.path.join(output_dir, f"{experiment}.csv")) as handle:
