@@ -14,7 +14,8 @@ Scales:
   * `paper`: the shipped gin configs as they are (the paper's steps), Inception, 50k samples.
   * `small`: every family mapped onto the offline `digits` source at 32x32x1, shrunk by gin
     bindings (width), a few hundred to a thousand steps, a few thousand samples, a domain
-    classifier: one experiment in about an hour on two CPU cores.
+    classifier (run time not measured for every family; see docs/study/README.md for the runs
+    that were made).
   * `tiny`: a handful of steps and ~100 samples (CI and the tests).
 
 Outputs in `<output_dir>`: `<experiment>.md` and `<experiment>.csv` (mean and 95% t-interval over
@@ -31,33 +32,24 @@ import sys
 
 import numpy as np
 
+from rgan_tf import paper
+
 EXPERIMENTS = ("table1", "table2", "table3", "fig2", "fig3", "fig4", "fig5", "fig6")
 SCALES = ("paper", "small", "tiny")
-VARIANTS = ("off", "random", "generator", "discriminator", "both")
+VARIANTS = paper.TABLE3_VARIANTS
 VARIANT_NAMES = {"off": "baseline", "random": "+random noise", "generator": "G only",
                  "discriminator": "D only", "both": "both (RGAN)"}
 DONE_FILE = "done.json"
+DRY_RUN_OUTPUT_DIR = "OUTPUT_DIR"  # the folder a dry run without an output folder names
 SMALL_SOURCE = "digits"
 
 # ------------------------------------------------------------------------------------------------
-# The paper's numbers (shared/docs/method.md, "The paper's numbers"). IS / FID.
+# The paper's numbers (kept once, in rgan_tf.paper), as floats. IS / FID.
 
-PAPER_TABLE1 = {  # Table 1: unconditional, (IS, FID) per data set.
-    ("dcgan", "cifar10"): (5.77, 42.18), ("dcgan", "stl10"): (7.36, 53.23),
-    ("sngan", "cifar10"): (8.22, 21.70), ("sngan", "stl10"): (9.10, 40.10),
-    ("bwgan", "cifar10"): (8.08, 25.67),
-    ("wgan_gp_res", "cifar10"): (7.76, 22.19), ("wgan_gp_res", "stl10"): (9.06, 42.60),
-    ("rgan_wgan_gp_res", "cifar10"): (8.25, 19.79), ("rgan_wgan_gp_res", "stl10"): (9.16, 39.62),
-}
-PAPER_TABLE2 = {  # Table 2: conditional CIFAR-10, (IS, FID).
-    "sngan_cond": (8.37, 19.2), "rgan_sngan_cond": (8.65, 17.2),
-}
-PAPER_TABLE3 = {  # Table 3: ablation IS on CIFAR-10 (baseline, +random, G only, D only, both).
-    "wgan_gp": dict(zip(VARIANTS, (5.77, 5.82, 5.89, 5.87, 5.91))),
-    "wgan_gp_res": dict(zip(VARIANTS, (7.76, 7.75, 7.86, 8.01, 8.25))),
-    "dcgan": dict(zip(VARIANTS, (5.70, 5.76, 5.80, 6.02, 6.11))),
-    "bwgan": dict(zip(VARIANTS, (8.08, 8.03, 8.11, 8.23, 8.40))),
-}
+PAPER_TABLE1 = {key: tuple(map(paper.score, value)) for key, value in paper.TABLE1.items()}
+PAPER_TABLE2 = {key: tuple(map(paper.score, value)) for key, value in paper.TABLE2.items()}
+PAPER_TABLE3 = {family: {variant: paper.score(value) for variant, value in scores.items()}
+                for family, scores in paper.TABLE3.items()}
 FAMILY_NAMES = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_gp_res": "WGAN-GP ResNet",
                 "bwgan": "BWGAN", "sngan": "SNGAN", "sngan_cond": "SNGAN (conditional)"}
 
@@ -737,7 +729,8 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     Args:
       experiment: one of `EXPERIMENTS`.
       scale: one of `SCALES`.
-      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go.
+      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go; a dry
+        run may pass None (its commands then name the folder `OUTPUT_DIR`).
       seeds: training seeds.
       classifier: the IS/FID classifier spec; None: `default_classifier(scale, output_dir)`
         (trained there if missing).
@@ -753,13 +746,16 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
     if dry_run:
         for run in runs:
-            state = "done" if is_done(output_dir, run) else "to run"
+            state = "done" if output_dir and is_done(output_dir, run) else "to run"
             from rgan_tf import launch
             missing = [p for p in run.gin_files if not os.path.isfile(launch.repo_path(p))]
             if missing:
                 state += f"; {missing[0]} is not in this checkout yet"
-            log(f"# {run.name} ({state})\n{run.command(output_dir)}")
+            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
         return summary
+    if not output_dir:
+        raise ValueError("An output folder is needed to run an experiment (--output_dir); only "
+                         "a dry run can do without one.")
     os.makedirs(output_dir, exist_ok=True)
     classifier = ensure_classifier(classifier or default_classifier(scale, output_dir), scale,
                                    log)

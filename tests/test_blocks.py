@@ -25,8 +25,13 @@ def test_conditional_batch_norm_scales_and_shifts_per_class():
     x = tf.random.normal([4, 2, 2, 5], seed=2) * 3.0 + 1.0
     labels = tf.constant([0, 1, 2, 1])
     out = layer([x, labels], training=True)
-    # At init (gamma 1, beta 0) it is plain batch norm: zero mean, unit variance per channel.
+    # At init (gamma 1, beta 0) it is plain batch norm: zero mean, unit variance per channel
+    # (the batch's biased variance v becomes v / (v + epsilon), within 1e-3 of 1 here).
     np.testing.assert_allclose(np.mean(out, axis=(0, 1, 2)), 0.0, atol=1e-5)
+    variance = np.var(np.asarray(x), axis=(0, 1, 2))
+    np.testing.assert_allclose(np.var(out, axis=(0, 1, 2)),
+                               variance / (variance + blocks.BN_EPSILON), rtol=1e-4)
+    np.testing.assert_allclose(np.var(out, axis=(0, 1, 2)), 1.0, atol=1e-3)
     gammas = np.arange(15, dtype=np.float32).reshape(3, 5)
     betas = -np.arange(15, dtype=np.float32).reshape(3, 5)
     layer.gamma.assign(gammas)

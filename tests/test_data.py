@@ -4,7 +4,11 @@ TFDS sources run under `tfds.testing.mock_data`, which needs no network here: TF
 metadata for cifar10/mnist/stl10/celeb_a in `tensorflow_datasets/testing/metadata`, so the default
 `MockPolicy.AUTO` falls back to `USE_CODE` (features from the builder's code, random examples);
 `tfds.builder(...).info` is likewise built from code without downloading. Under the mock, split
-slices ("train[:50%]") are not applied: every split has `num_examples` examples.
+slices ("train[:50%]") are not applied (every split has `num_examples` examples), so split slicing
+is tested on a small TFDS data set that the test writes to disk itself (`prepared_tfds`).
+
+Only the TFDS tests need `tensorflow_datasets`: they take the `tfds` fixture, which skips them
+(and nothing else) when it does not import.
 """
 import os
 
@@ -16,7 +20,12 @@ from PIL import Image
 
 from rgan_tf import data
 
-tfds = pytest.importorskip("tensorflow_datasets")
+
+
+@pytest.fixture(scope="module")
+def tfds():
+    """TensorFlow Datasets; the test is skipped if it does not import."""
+    return pytest.importorskip("tensorflow_datasets")
 
 
 def _first(ds):
@@ -301,7 +310,7 @@ def test_folder_holdout(tmp_path):
     ("tfds:stl10", (48, 48, 3), 10),
     ("tfds:celeb_a", (64, 64, 3), None),
 ])
-def test_tfds_standard_geometry(source, shape, num_classes):
+def test_tfds_standard_geometry(tfds, source, shape, num_classes):
     with_labels = num_classes is not None
     with tfds.testing.mock_data(num_examples=12):
         ds = data.dataset(source, batch_size=4, with_labels=with_labels)
@@ -320,7 +329,7 @@ def test_tfds_standard_geometry(source, shape, num_classes):
 
 
 @pytest.mark.parametrize("name,crop", [("stl10", None), ("celeb_a", 140)])
-def test_tfds_resize_is_area_after_center_crop(name, crop):
+def test_tfds_resize_is_area_after_center_crop(tfds, name, crop):
     with tfds.testing.mock_data(num_examples=4):
         # The mock encodes its random images only when decoding is skipped (as `dataset` does,
         # to shuffle encoded bytes): decode the same JPEG (celeb_a) bytes here.
@@ -336,7 +345,7 @@ def test_tfds_resize_is_area_after_center_crop(name, crop):
     np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5)
 
 
-def test_tfds_order_is_seeded():
+def test_tfds_order_is_seeded(tfds):
     with tfds.testing.mock_data(num_examples=40):
         def labels(seed):
             ds = data.dataset("tfds:cifar10", batch_size=8, with_labels=True, seed=seed)
@@ -350,7 +359,7 @@ def test_tfds_order_is_seeded():
         assert len(unshuffled) == 40 and not np.array_equal(unshuffled[:40], first[:40])
 
 
-def test_tfds_bad_requests():
+def test_tfds_bad_requests(tfds):
     with tfds.testing.mock_data(num_examples=6):
         with pytest.raises(ValueError, match="with_labels=True but tfds:celeb_a has no 'label'"):
             data.dataset("tfds:celeb_a", batch_size=2, with_labels=True)
@@ -363,6 +372,65 @@ def test_tfds_bad_requests():
             data.dataset("tfds:mnist", batch_size=2, holdout=0.1)
     with pytest.raises(ValueError, match="TensorFlow Datasets has no data set named 'no_such_set'"):
         data.dataset_spec("tfds:no_such_set")
+
+
+@pytest.fixture(scope="module")
+def prepared_tfds(tfds, tmp_path_factory):
+    """A TFDS data set prepared on disk by the test (no download): `train` holds 20 4x4 images
+    whose every pixel is the image's index, `test` 10 images valued 100 + index."""
+
+    class RganTfSlices(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(4, 4, 1)),
+                "label": tfds.features.ClassLabel(num_classes=20)}))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(0, 20),
+                    "test": self._generate_examples(100, 10)}
+
+        def _generate_examples(self, start, count):
+            for index in range(count):
+                yield index, {"image": np.full((4, 4, 1), start + index, np.uint8),
+                              "label": index}
+
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    RganTfSlices(data_dir=data_dir).download_and_prepare()
+    return "tfds:rgan_tf_slices", data_dir
+
+
+@pytest.mark.parametrize("split,expected", [
+    ("train", lambda train, test: train),
+    ("train[:25%]", lambda train, test: train[:5]),
+    ("train[-3:]", lambda train, test: train[-3:]),
+    ("train[10:12]+test[:1]", lambda train, test: train[10:12] + test[:1]),
+    ("test[50%:]", lambda train, test: test[5:]),
+])
+def test_tfds_split_slicing(tfds, prepared_tfds, split, expected):
+    source, data_dir = prepared_tfds
+    # TFDS stores examples in an order of its own: the reference is that order, read directly.
+    stored = {name: [int(example["image"][0, 0, 0]) for example in tfds.as_numpy(tfds.load(
+        source[len("tfds:"):], split=name, data_dir=data_dir, shuffle_files=False))]
+        for name in ("train", "test")}
+    assert sorted(stored["train"]) == list(range(20))
+    values = expected(stored["train"], stored["test"])
+    images, labels = _in_order(source, split=split, data_dir=data_dir, with_labels=True)
+    np.testing.assert_array_equal(images[:, 0, 0, 0], _scaled(values))
+    np.testing.assert_array_equal(labels, np.asarray(values) % 100)
+    assert np.all(images == images[:, :1, :1, :1])
+
+
+def test_tfds_slice_sizes_are_checked_against_the_batch(prepared_tfds):
+    source, data_dir = prepared_tfds
+    with pytest.raises(ValueError, match=r"batch_size=6 is larger than split 'train\[:25%\]'"):
+        data.dataset(source, batch_size=6, split="train[:25%]", data_dir=data_dir)
+    # A shuffled pass over the slice holds the slice's 5 images.
+    whole = _in_order(source, split="train[:25%]", data_dir=data_dir)[:, 0, 0, 0]
+    batch = _first(data.dataset(source, batch_size=5, split="train[:25%]", data_dir=data_dir,
+                                seed=3))
+    assert sorted(batch.numpy()[:, 0, 0, 0]) == sorted(whole) and len(set(whole)) == 5
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import keras
 import pytest
 
 from rgan_tf import launch
+from rgan_tf import zoo
 
 CONFIG_DIR = launch.repo_path("gin_configs")
 CONFIGS = sorted(os.path.relpath(path, launch.REPO_ROOT)
@@ -76,14 +77,38 @@ def test_the_issue_configs_ship():
         assert f"gin_configs/{name}_rgan.gin" in CONFIGS
 
 
+def header_of(path):
+    """The comment lines that open a config file."""
+    lines = []
+    with open(launch.repo_path(path)) as config:
+        for line in config:
+            if not line.startswith("#"):
+                break
+            lines.append(line.rstrip("\n"))
+    return lines
+
+
+def expected_paper_row(name):
+    """`<row>; IS <x>, FID <y>` from rgan_tf.zoo's table (its numbers are rgan_tf.paper's)."""
+    row = zoo.PAPER_ROWS[name]
+    scores = [f"IS {row.inception_score}"] if row.inception_score != "-" else []
+    scores += [f"FID {row.fid}"] if row.fid != "-" else []
+    return row.row + ("; " + ", ".join(scores) if scores else "")
+
+
 @pytest.mark.parametrize("path", CONFIGS)
-def test_config_parses_and_names_its_paper_row(path):
+def test_config_parses_and_names_its_reference_and_paper_row(path):
     lines = parsed_lines(path)
     assert any(line.startswith("build_model.build_generator") for line in lines)
     assert any(line.startswith("dataset.source") for line in lines)
-    with open(launch.repo_path(path)) as config:
-        header = config.read().split("\n\n")[0]
-    assert header.startswith("#") and ("paper" in header or "Paper" in header), header
+    # The header says, each on its own line, which reference code the config follows and which
+    # row of the paper's tables it reproduces, with the paper's numbers (or that it is none).
+    name = name_of(path)
+    header = header_of(path)
+    references = [line for line in header if line.startswith("# Reference: ")]
+    rows = [line for line in header if line.startswith("# Paper row: ")]
+    assert references == [f"# Reference: {zoo.BASELINES[zoo.baseline_name(name)][1]}"], header
+    assert rows == [f"# Paper row: {expected_paper_row(name)}"], header
 
 
 @pytest.mark.parametrize("path", ROBUST_CONFIGS)

@@ -12,71 +12,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rgan_tf import launch
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(REPO, "gin_configs", "digits", "dcgan_rgan.gin")
-
-# DCGAN on the 8x8 digits with 8 filters: a step takes milliseconds on a CPU.
-TINY = [
-    "train.batch_size = 16",
-    "train.checkpoint_every = 2",
-    "train.sample_every = 2",
-    "train.verbose = 0",
-    "dataset.image_size = 8",
-    "dcgan_generator.image_size = 8",
-    "dcgan_generator.latent_dim = 16",
-    "dcgan_generator.width = 8",
-    "dcgan_discriminator.image_size = 8",
-    "dcgan_discriminator.width = 8",
-    "build_model.jit_compile = False",
-]
-
-
-def tiny(steps, *extra):
-    return TINY + [f"train.steps = {steps}"] + list(extra)
-
-
-def tool_command(tool, *args):
-    return [sys.executable, os.path.join(REPO, "tools", tool)] + list(args)
-
-
-def run_tool(tool, *args, cwd=None, env=None, timeout=300):
-    """Runs `tools/<tool>` in a subprocess; returns the CompletedProcess (text output)."""
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
-    return subprocess.run(tool_command(tool, *args), capture_output=True, text=True, cwd=cwd,
-                          env=environment, timeout=timeout)
-
-
-def train_tool(model_dir, bindings, *args, **kwargs):
-    flags = [f"--gin_bindings={binding}" for binding in bindings]
-    return run_tool("train.py", f"--gin_file={CONFIG}", f"--model_dir={model_dir}", *flags,
-                    *args, **kwargs)
+from conftest import (CONFIG, TINY, assert_same_checkpoints, listing, tiny, tool_command,
+                      train_tool)
+from rgan_tf import launch, training
 
 
 def train_in_process(model_dir, bindings):
     launch.parse_gin([CONFIG], bindings)
-    from rgan_tf import training
     return training.train(str(model_dir))
-
-
-def checkpoint_values(prefix):
-    """Every tensor of a checkpoint (players, optimizer slots, step counter) by name."""
-    reader = tf.train.load_checkpoint(str(prefix))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-            if not name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
-
-
-def assert_same_checkpoints(a, b):
-    values_a, values_b = checkpoint_values(a), checkpoint_values(b)
-    assert values_a.keys() == values_b.keys()
-    for name in values_a:
-        np.testing.assert_array_equal(values_a[name], values_b[name], err_msg=name)
-
-
-def listing(folder):
-    return sorted(os.path.relpath(os.path.join(root, name), folder)
-                  for root, _, names in os.walk(folder) for name in names)
 
 
 def test_launcher_writes_the_run_folder_and_resumes(tmp_path):
