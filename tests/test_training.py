@@ -61,10 +61,14 @@ def train_in_process(model_dir, bindings):
 
 
 def checkpoint_values(prefix):
-    """Every tensor of a checkpoint (players, optimizer slots, step counter) by name."""
+    """Every tensor of a checkpoint (players, optimizer slots, step counter) by name.
+
+    Leaves out `save_counter`, the number of saves made so far: bookkeeping of
+    `tf.train.Checkpoint`, not training state (an interrupted run writes one checkpoint more).
+    """
     reader = tf.train.load_checkpoint(str(prefix))
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-            if not name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
+            if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"))}
 
 
 def assert_same_checkpoints(a, b):
