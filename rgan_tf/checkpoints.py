@@ -22,6 +22,8 @@ import tensorflow as tf
 from gin import config as gin_config
 from gin import config_parser
 
+from rgan_tf import pause_points
+
 #: Bindings that may change between the runs that share a folder: they steer the run, not the
 #: model, its training maths or its data.
 RUN_CONTROL_BINDINGS = frozenset({
@@ -187,6 +189,7 @@ class RunCheckpoints:
         resumed from) that step; returns its path."""
         step = self.step()
         if step != self._saved_step:
+            pause_points.pause("checkpoint_write", step)  # a test hook; off by default
             try:
                 self.manager.save(checkpoint_number=step)
             except BaseException:

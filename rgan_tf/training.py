@@ -143,7 +143,6 @@ class CheckpointSchedule(keras.callbacks.Callback):
             self.failure = (self.checkpoints.step(), f"variable {bad}", float("nan"))
             return None
         step = self.checkpoints.step()
-        pause_points.pause("checkpoint_write", step)
         with write_errors.reporting(os.path.join(self.checkpoints.directory, f"ckpt-{step}")):
             path = self.checkpoints.save()
         self.timer.reset()
@@ -365,6 +364,7 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
             ]
         callbacks += extra_callbacks + [stop]  # last: it sees signals that came during the others
         try:
+            pause_points.pause("training_start", start)
             stop.set_model(model)
             if stop.check():  # a signal during startup: no step, just the checkpoint
                 schedule.set_model(model)
