@@ -86,6 +86,7 @@ class RunLock:
         self.path = os.path.join(model_dir, LOCK_FILE)
         self.log = log
         self._fd = None
+        self._created_folder = False
 
     def __enter__(self):
         self.acquire()
@@ -109,8 +110,9 @@ class RunLock:
         if self._fd is not None:
             return self
         with write_errors.reporting(self.path):
+            self._created_folder = not os.path.isdir(self.model_dir)
             os.makedirs(self.model_dir, exist_ok=True)
-            fd = self._open_locked()
+        fd = self._open_locked()
         try:
             previous = self._read(fd)
             if previous:
@@ -124,7 +126,8 @@ class RunLock:
         return self
 
     def release(self):
-        """Removes the lock file and drops the lock (no-op if not held)."""
+        """Removes the lock file and drops the lock (no-op if not held); removes the run
+        folder too if `acquire` created it and nothing else was written into it."""
         if self._fd is None:
             return
         try:
@@ -134,13 +137,19 @@ class RunLock:
         finally:
             os.close(self._fd)
             self._fd = None
+        if self._created_folder:
+            try:
+                os.rmdir(self.model_dir)  # only if empty
+            except OSError:
+                pass
 
     # --------------------------------------------------------------------------------------
 
     def _open_locked(self):
         """Opens the lock file and locks it; refuses if another process holds it."""
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            with write_errors.reporting(self.path):
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:

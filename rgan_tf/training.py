@@ -321,7 +321,7 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
         extra_callbacks = [factory(model_dir) for factory in callbacks]
 
         # The chief writes the run folder; it locks it first, so that no other trainer writes
-        # there between the check below and the end of this run. Other workers take part in
+        # there between the checks below and the end of this run. Other workers take part in
         # every save (TensorFlow's rule) with a scratch copy.
         chief = distribute.is_chief(strategy)
         if chief:
