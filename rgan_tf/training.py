@@ -123,12 +123,12 @@ class CheckpointSchedule(keras.callbacks.Callback):
                 self.failure = (step, name, float(value))
                 self.model.stop_training = True
                 return
-        if step >= self.total_steps:
-            self.model.stop_training = True  # on_train_end writes the last checkpoint
-            return
+        last = step >= self.total_steps
+        if last:
+            self.model.stop_training = True
         (timed,) = distribute.any_worker([self.timer.due()], self.strategy)
-        if step % self.every == 0 or timed:
-            self.save()
+        if step % self.every == 0 or last or timed:
+            self.save()  # before the step's grid and logs, which may fail
 
     def on_train_end(self, logs=None):
         self.save()
@@ -400,9 +400,13 @@ def _write_failure_hint(checkpoints):
 
 def _write_atomically(path, text):
     temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def _check_data_fits_model(dataset, model):
