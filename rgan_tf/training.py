@@ -305,11 +305,13 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
             raise ValueError(f"train.{name} must be an integer >= 1, got {value!r}.")
     timer = checkpoint_timer.CheckpointTimer(checkpoint_every_secs)
     with contextlib.ExitStack() as stack:
-        # From here on SIGTERM and SIGINT stop training after the step in flight.
-        watcher = stack.enter_context(preemption.SignalWatcher())
         keras.utils.set_random_seed(seed)
         if isinstance(strategy, str):
             strategy = distribute.make_strategy(strategy)
+        # From here on SIGTERM and SIGINT stop training after the step in flight. (Installed
+        # after the strategy: a multi-worker strategy's coordination service installs its own
+        # SIGTERM handler, TensorFlow's SigtermNotifier, which this one replaces.)
+        watcher = stack.enter_context(preemption.SignalWatcher())
         with strategy.scope():
             model = build_model()
         model.seed = seed

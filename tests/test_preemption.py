@@ -6,6 +6,7 @@ run. Also the watcher and the stop callback on their own, and (slow) two workers
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -224,3 +225,84 @@ def test_interrupted_is_a_system_exit_with_status_75_and_the_line():
     assert not isinstance(raised.value, Exception)  # `except Exception` does not swallow it
     assert str(raised.value) == (
         "Interrupted at step 7; checkpoint saved to /c/ckpt-7; run the same command to resume.")
+
+
+# ------------------------------------------------------------------------------------------------
+# Two workers (MultiWorkerMirroredStrategy over loopback).
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_workers(model_dir, steps, pause=None, tmp_path=None):
+    """Two tools/train.py workers on one run folder; worker 1 told to wait at `pause`.
+    Returns the processes (worker 0, the chief, first) once worker 1 waits, if told to."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        if pause and index == 1:
+            env.update({pause_points.PAUSE_AT: pause,
+                        pause_points.PAUSE_FILE: str(tmp_path / "pause-worker1")})
+        command = tool_command("train.py", f"--gin_file={CONFIG}", f"--model_dir={model_dir}",
+                               "--strategy=multi_worker",
+                               *[f"--gin_bindings={b}" for b in bindings(steps)])
+        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, env=env))
+    if pause:
+        processes[1].pause_file = tmp_path / "pause-worker1"
+        deadline = time.monotonic() + WAIT_S
+        while not processes[1].pause_file.exists():
+            assert all(p.poll() is None for p in processes), processes[1].communicate()[1][-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    return processes
+
+
+def finish(processes):
+    results = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=WAIT_S)
+            results.append((process.returncode, stdout, stderr))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    return results
+
+
+@pytest.mark.slow  # three runs of a two-worker cluster, ~2-4 min
+def test_sigterm_to_one_worker_stops_every_worker_after_the_same_step(tmp_path):
+    steps = 8
+    whole = tmp_path / "whole"
+    assert [code for code, _, _ in finish(start_workers(whole, steps))] == [0, 0]
+
+    # SIGTERM reaches worker 1 only, mid-epoch at step 5: both workers stop after step 5, the
+    # chief writes its checkpoint, and both exit with status 75 and the line.
+    run = tmp_path / "run"
+    chief, worker = start_workers(run, steps, pause="step_end:5", tmp_path=tmp_path)
+    worker.send_signal(signal.SIGTERM)
+    wait_until_handled(worker)
+    worker.pause_file.unlink()
+    results = finish([chief, worker])
+    line = (f"Interrupted at step 5; checkpoint saved to {run}/checkpoints/ckpt-5; run the same "
+            "command to resume.")
+    for code, stdout, stderr in results:
+        assert code == preemption.EXIT_INTERRUPTED, stderr[-3000:]
+        assert stdout.splitlines()[-1] == line, stdout
+    assert checkpoint_steps(run) == [4, 5]
+    # Only the chief wrote the run folder (one events file, no scratch copies, no lock left).
+    assert len(os.listdir(run / "logs")) == 1
+    assert sorted(os.listdir(run)) == ["checkpoints", "logs", "operative_config.gin", "samples"]
+
+    assert [code for code, _, _ in finish(start_workers(run, steps))] == [0, 0]
+    assert_same_checkpoints(whole / "checkpoints" / f"ckpt-{steps}",
+                            run / "checkpoints" / f"ckpt-{steps}")
