@@ -126,6 +126,7 @@ class CheckpointSchedule(keras.callbacks.Callback):
         last = step >= self.total_steps
         if last:
             self.model.stop_training = True
+        # Workers agree on the timer (their clocks, even their settings, may differ).
         (timed,) = distribute.any_worker([self.timer.due()], self.strategy)
         if step % self.every == 0 or last or timed:
             self.save()  # before the step's grid and logs, which may fail

@@ -240,9 +240,10 @@ def free_ports(count):
     return ports
 
 
-def start_workers(model_dir, steps, pause=None, tmp_path=None):
-    """Two tools/train.py workers on one run folder; worker 1 told to wait at `pause`.
-    Returns the processes (worker 0, the chief, first) once worker 1 waits, if told to."""
+def start_workers(model_dir, steps, pause=None, tmp_path=None, worker1_bindings=()):
+    """Two tools/train.py workers on one run folder; worker 1 told to wait at `pause` and given
+    `worker1_bindings` too. Returns the processes (worker 0, the chief, first) once worker 1
+    waits, if told to."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     processes = []
     for index in range(2):
@@ -253,7 +254,8 @@ def start_workers(model_dir, steps, pause=None, tmp_path=None):
                         pause_points.PAUSE_FILE: str(tmp_path / "pause-worker1")})
         command = tool_command("train.py", f"--gin_file={CONFIG}", f"--model_dir={model_dir}",
                                "--strategy=multi_worker",
-                               *[f"--gin_bindings={b}" for b in bindings(steps)])
+                               *[f"--gin_bindings={b}" for b in bindings(steps)
+                                 + (list(worker1_bindings) if index == 1 else [])])
         processes.append(subprocess.Popen(command, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True, env=env))
     if pause:
@@ -286,9 +288,11 @@ def test_sigterm_to_one_worker_stops_every_worker_after_the_same_step(tmp_path):
     assert [code for code, _, _ in finish(start_workers(whole, steps))] == [0, 0]
 
     # SIGTERM reaches worker 1 only, mid-epoch at step 5: both workers stop after step 5, the
-    # chief writes its checkpoint, and both exit with status 75 and the line.
+    # chief writes its checkpoint, and both exit with status 75 and the line. Worker 1's timer
+    # also says a checkpoint is due after every step (the chief's is off): the chief follows it.
     run = tmp_path / "run"
-    chief, worker = start_workers(run, steps, pause="step_end:5", tmp_path=tmp_path)
+    chief, worker = start_workers(run, steps, pause="step_end:5", tmp_path=tmp_path,
+                                  worker1_bindings=["train.checkpoint_every_secs = 1e-9"])
     worker.send_signal(signal.SIGTERM)
     wait_until_handled(worker)
     worker.pause_file.unlink()
@@ -298,7 +302,7 @@ def test_sigterm_to_one_worker_stops_every_worker_after_the_same_step(tmp_path):
     for code, stdout, stderr in results:
         assert code == preemption.EXIT_INTERRUPTED, stderr[-3000:]
         assert stdout.splitlines()[-1] == line, stdout
-    assert checkpoint_steps(run) == [4, 5]
+    assert checkpoint_steps(run) == [3, 4, 5]  # every step (the newest 3 kept)
     # Only the chief wrote the run folder (one events file, no scratch copies, no lock left).
     assert len(os.listdir(run / "logs")) == 1
     assert sorted(os.listdir(run)) == ["checkpoints", "logs", "operative_config.gin", "samples"]
