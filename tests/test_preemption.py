@@ -21,8 +21,9 @@ from test_training import (CONFIG, assert_same_checkpoints, listing, tiny, tool_
                            train_in_process)
 
 STEPS = 12
-# Checkpoints and grids every 4 steps: 6 is mid-epoch, 8 a checkpoint and grid step.
-BINDINGS = ["train.checkpoint_every = 4", "train.sample_every = 4"]
+# Checkpoints (and fit epochs) every 4 steps, grids every 2: 6 is a grid step mid-epoch, 8 a
+# checkpoint step at an epoch's end.
+BINDINGS = ["train.checkpoint_every = 4", "train.sample_every = 2"]
 WAIT_S = 240
 
 
@@ -125,8 +126,9 @@ def test_sigterm_mid_epoch_saves_the_step_in_flight_and_resumes_exactly(tmp_path
     assert_interrupted(interrupt(process, [signal.SIGTERM]), run, 6)
     assert checkpoint_steps(run) == [4, 6]  # step 6 is not a checkpoint step: none lost
     assert checkpoints_lib.verify_checkpoint(str(run / "checkpoints" / "ckpt-6")) is None
-    # No final grid after a signal; the step-4 grid is there.
-    assert sorted(os.listdir(run / "samples")) == ["latest.png", "step_0000004.png"]
+    # The grids up to step 6 (whose grid comes after the signal), no final grid after a signal.
+    assert sorted(os.listdir(run / "samples")) == [
+        "latest.png", "step_0000002.png", "step_0000004.png", "step_0000006.png"]
     out = resume_and_compare(run, uninterrupted, capsys)
     assert f"Resumed from {run}/checkpoints/ckpt-6 (step 6)" in out
     # Checkpoints stay on multiples of checkpoint_every after a mid-epoch resume.
@@ -135,10 +137,10 @@ def test_sigterm_mid_epoch_saves_the_step_in_flight_and_resumes_exactly(tmp_path
 
 def test_sigint_during_a_sample_grid_finishes_the_grid_and_saves(tmp_path, uninterrupted, capsys):
     run = tmp_path / "run"
-    process = start_paused(run, "sample_grid:8", tmp_path)
-    assert_interrupted(interrupt(process, [signal.SIGINT]), run, 8)
-    assert checkpoint_steps(run) == [4, 8]
-    with open(run / "samples" / "step_0000008.png", "rb") as a, \
+    process = start_paused(run, "sample_grid:6", tmp_path)  # mid-epoch
+    assert_interrupted(interrupt(process, [signal.SIGINT]), run, 6)
+    assert checkpoint_steps(run) == [4, 6]
+    with open(run / "samples" / "step_0000006.png", "rb") as a, \
             open(run / "samples" / "latest.png", "rb") as b:
         assert a.read() == b.read()  # the grid in progress was completed
     resume_and_compare(run, uninterrupted, capsys)
