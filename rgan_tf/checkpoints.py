@@ -193,13 +193,23 @@ class RunCheckpoints:
             try:
                 self.manager.save(checkpoint_number=step)
             except BaseException:
-                # TensorFlow stages the data in `<prefix>_temp/`; a failed write (e.g. a full
-                # disk) leaves it behind. The earlier checkpoints are untouched.
-                shutil.rmtree(os.path.join(self.manager.directory, f"ckpt-{step}_temp"),
-                              ignore_errors=True)
+                _remove_partial(self.manager.directory, step)
                 raise
             self._saved_step = step
         return self.latest
+
+
+def _remove_partial(directory, step):
+    """Removes what a failed save of `step` left (e.g. on a full disk): TensorFlow's staging
+    folder `ckpt-<step>_temp/` and a partial `ckpt-<step>.index` / `.data-*`. Such files are
+    never a good checkpoint: a readable `ckpt-<step>` newer than the restored one would have
+    been restored. The earlier checkpoints and the `checkpoint` state file are untouched."""
+    shutil.rmtree(os.path.join(directory, f"ckpt-{step}_temp"), ignore_errors=True)
+    for path in glob.glob(os.path.join(directory, f"ckpt-{step}.*")):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------------------------------------

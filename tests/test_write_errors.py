@@ -75,6 +75,9 @@ def test_failed_checkpoint_write_keeps_the_earlier_ones_and_resumes_exactly(
     def save(self, checkpoint_number=None, **kwargs):
         if checkpoint_number == 8:  # what TensorFlow leaves on a full disk, then its error
             os.makedirs(os.path.join(self.directory, "ckpt-8_temp"))
+            for name in ("ckpt-8.data-00000-of-00001", "ckpt-8.index"):
+                with open(os.path.join(self.directory, name), "wb") as partial:
+                    partial.write(b"cut short")
             raise tf.errors.ResourceExhaustedError(
                 None, None, "{{function_node __wrapped__SaveV2}} "
                 f"{self.directory}/ckpt-8_temp/part-00000; No space left on device [Op:SaveV2]")
@@ -88,7 +91,10 @@ def test_failed_checkpoint_write_keeps_the_earlier_ones_and_resumes_exactly(
     assert "ResourceExhaustedError: " in message and "No space left on device" in message
     assert "function_node" not in message
     assert_checkpoints_readable(run, [4])
-    assert not (run / "checkpoints" / "ckpt-8_temp").exists()  # the partial write is removed
+    # The partial write is removed (the resume below then starts from ckpt-4 without a
+    # warning about an unreadable ckpt-8).
+    assert sorted(os.listdir(run / "checkpoints")) == [
+        "checkpoint", "ckpt-4.data-00000-of-00001", "ckpt-4.index"]
 
     monkeypatch.undo()
     train_in_process(run, bindings())
