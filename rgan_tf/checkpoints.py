@@ -19,15 +19,19 @@ import glob
 import inspect
 import os
 import re
+import shutil
 
 import tensorflow as tf
 from gin import config as gin_config
 from gin import config_parser
 
+from rgan_tf import pause_points
+
 #: Bindings that may change between the runs that share a folder: they steer the run, not the
 #: model, its training maths or its data.
 RUN_CONTROL_BINDINGS = frozenset({
-    "train.steps", "train.verbose", "train.checkpoint_every", "train.sample_every",
+    "train.steps", "train.verbose", "train.checkpoint_every", "train.checkpoint_every_secs",
+    "train.sample_every",
     "train.keep_checkpoints", "train.strategy", "train.resume_despite_changes",
     "train.callbacks",
     "build_model.jit_compile",
@@ -132,13 +136,17 @@ class RunCheckpoints:
       directory: the checkpoint folder; created on the first `save`.
       max_to_keep: how many recent checkpoints to keep.
       log: where messages go (default `print`).
+      write_directory: where `save` writes (default `directory`). A non-chief worker of a
+        multi-worker run restores the chief's checkpoints but writes its own to a scratch
+        folder: TensorFlow asks every worker to take part in a save, and only the chief's
+        copy is kept.
     """
 
-    def __init__(self, model, directory, max_to_keep=3, log=print):
+    def __init__(self, model, directory, max_to_keep=3, log=print, write_directory=None):
         self.model = model
         self.directory = directory
         self.checkpoint = build_checkpoint(model)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, directory,
+        self.manager = tf.train.CheckpointManager(self.checkpoint, write_directory or directory,
                                                   max_to_keep=max_to_keep)
         self.log = log
         self.restored = None  # the prefix restored from, if any
@@ -240,9 +248,27 @@ class RunCheckpoints:
         resumed from) that step; returns its path."""
         step = self.step()
         if step != self._saved_step:
-            self.manager.save(checkpoint_number=step)
+            pause_points.pause("checkpoint_write", step)  # a test hook; off by default
+            try:
+                self.manager.save(checkpoint_number=step)
+            except BaseException:
+                _remove_partial(self.manager.directory, step)
+                raise
             self._saved_step = step
         return self.latest
+
+
+def _remove_partial(directory, step):
+    """Removes what a failed save of `step` left (e.g. on a full disk): TensorFlow's staging
+    folder `ckpt-<step>_temp/` and a partial `ckpt-<step>.index` / `.data-*`. Such files are
+    never a good checkpoint: a readable `ckpt-<step>` newer than the restored one would have
+    been restored. The earlier checkpoints and the `checkpoint` state file are untouched."""
+    shutil.rmtree(os.path.join(directory, f"ckpt-{step}_temp"), ignore_errors=True)
+    for path in glob.glob(os.path.join(directory, f"ckpt-{step}.*")):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from rgan_tf import metrics as metrics_lib
 from rgan_tf import perturbations
 from rgan_tf import rng
 from rgan_tf import sampling as sampling_lib
+from rgan_tf import write_errors
 
 METRICS_FILE = "metrics.jsonl"
 METRICS_PLOT = "metrics.png"
@@ -799,7 +800,9 @@ class MetricsCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.classifier = classifiers_lib.load_classifier(self.classifier_spec)
-        self.writer = tf.summary.create_file_writer(os.path.join(self.model_dir, LOGS_DIR))
+        logs = os.path.join(self.model_dir, LOGS_DIR)
+        with write_errors.reporting(logs):
+            self.writer = tf.summary.create_file_writer(logs)
         self.source = _bound("dataset.source", "digits")
 
     def on_train_batch_end(self, batch, logs=None):
@@ -840,12 +843,15 @@ class MetricsCallback(keras.callbacks.Callback):
                 record.update(discriminator_generalization(model, train, heldout, sensitivity,
                                                            self.batch_size))
             record.update(meter.fields("d_eval"))
-        metrics_lib.append_jsonl(self.metrics_file, record)
+        with write_errors.reporting(self.metrics_file):
+            metrics_lib.append_jsonl(self.metrics_file, record)
         self.records.append(record)
-        self._write_scalars(record, step)
+        with write_errors.reporting(os.path.join(self.model_dir, LOGS_DIR)):
+            self._write_scalars(record, step)
         if self.plot:
             from rgan_tf import figures
-            figures.plot_metrics([self.metrics_file], self.plot_file)
+            with write_errors.reporting(self.plot_file):
+                figures.plot_metrics([self.metrics_file], self.plot_file)
         if self.verbose:
             print(f"[MetricsCallback] {summary_line(record)}")
         self._last_step = step

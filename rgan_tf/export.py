@@ -34,7 +34,9 @@ import tensorflow as tf
 
 from rgan_tf import checkpoints as checkpoints_lib
 from rgan_tf import images as images_lib
+from rgan_tf import rng
 from rgan_tf import sampling as sampling_lib
+from rgan_tf import write_errors
 
 OPERATIVE_CONFIG = "operative_config.gin"
 CHECKPOINT_DIR = "checkpoints"
@@ -197,32 +199,41 @@ def save_module(module, export_dir, overwrite=False, info=None, config_text=None
     export_dir = os.path.abspath(export_dir)
     check_output_dir(export_dir, overwrite)
     parent = os.path.dirname(export_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
+    # A failed write (full disk, no permission) raises WriteFailedError naming export_dir and
+    # the free space; the staging folder is removed and an existing export is left as it was.
+    with write_errors.reporting(export_dir):
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
     try:
-        tf.saved_model.save(module, staging, signatures=module.signatures())
-        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
-        if info is not None:
-            with open(os.path.join(staging, EXPORT_INFO), "w") as handle:
-                json.dump(info, handle, indent=2)
-        if config_text is not None:
-            with open(os.path.join(staging, "assets.extra", OPERATIVE_CONFIG), "w") as handle:
-                handle.write(config_text)
-        if os.path.isdir(export_dir):
-            if os.listdir(export_dir):  # overwrite: move the old one aside, then drop it
-                old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
-                os.replace(export_dir, os.path.join(old, "export"))
-                os.replace(staging, export_dir)
-                shutil.rmtree(old)
-            else:
-                os.rmdir(export_dir)
-                os.replace(staging, export_dir)
-        else:
-            os.replace(staging, export_dir)
+        with write_errors.reporting(export_dir):
+            tf.saved_model.save(module, staging, signatures=module.signatures())
+            os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+            if info is not None:
+                with open(os.path.join(staging, EXPORT_INFO), "w") as handle:
+                    json.dump(info, handle, indent=2)
+            if config_text is not None:
+                with open(os.path.join(staging, "assets.extra", OPERATIVE_CONFIG), "w") as handle:
+                    handle.write(config_text)
+            _move_into_place(staging, export_dir, parent)
     finally:
         if os.path.isdir(staging):
             shutil.rmtree(staging)
     return export_dir
+
+
+def _move_into_place(staging, export_dir, parent):
+    """Renames the complete `staging` folder to `export_dir`, replacing an existing one."""
+    if os.path.isdir(export_dir):
+        if os.listdir(export_dir):  # overwrite: move the old one aside, then drop it
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
+            os.replace(export_dir, os.path.join(old, "export"))
+            os.replace(staging, export_dir)
+            shutil.rmtree(old)
+        else:
+            os.rmdir(export_dir)
+            os.replace(staging, export_dir)
+    else:
+        os.replace(staging, export_dir)
 
 
 def export_run(model_dir, export_dir, checkpoint=None, with_discriminator=False,
@@ -331,7 +342,16 @@ def write_samples(images, labels, output, fmt=None, overwrite=False):
 
     Returns:
       The paths written.
+
+    Raises:
+      WriteFailedError: a file could not be written (the message names `output` and the free
+        space).
     """
+    with write_errors.reporting(output):
+        return _write_samples(images, labels, output, fmt, overwrite)
+
+
+def _write_samples(images, labels, output, fmt, overwrite):
     fmt = sample_format(output, fmt)
     if fmt == "files":
         check_output_dir(output, overwrite)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import IMAGE_SHAPE, LATENT_DIM, tiny_discriminator, tiny_generator
+from conftest import (IMAGE_SHAPE, LATENT_DIM, run_tool, tiny, tiny_discriminator, tiny_generator,
+                      train_tool)
 from rgan_tf import export
 from rgan_tf import images as images_lib
 from rgan_tf.robust_gan import RobustGAN
@@ -191,7 +192,6 @@ def test_export_into_an_empty_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    from test_training import tiny, train_tool
     folder = tmp_path_factory.mktemp("export") / "run"
     result = train_tool(folder, tiny(4))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -199,7 +199,6 @@ def trained_run(tmp_path_factory):
 
 
 def test_tool_exports_the_latest_or_a_named_checkpoint(trained_run, tmp_path):
-    from test_training import run_tool
     result = run_tool("export.py", f"--model_dir={trained_run}", f"--export_dir={tmp_path / 'a'}",
                       "--with_discriminator")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -225,7 +224,6 @@ def test_tool_exports_the_latest_or_a_named_checkpoint(trained_run, tmp_path):
 
 
 def test_tool_refuses_a_non_empty_export_dir_and_bad_checkpoints(trained_run, tmp_path):
-    from test_training import run_tool
     target = tmp_path / "export"
     target.mkdir()
     (target / "keep.txt").write_text("mine")

@@ -4,22 +4,14 @@ to the very weights of an uninterrupted run, and same seed -> same weights and s
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import gin
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from conftest import (CONFIG, TINY, assert_same_checkpoints, listing, tiny, tool_command,
-                      train_tool)
-from rgan_tf import launch, training
-
-
-def train_in_process(model_dir, bindings):
-    launch.parse_gin([CONFIG], bindings)
-    return training.train(str(model_dir))
+from conftest import (CONFIG, TINY, assert_same_checkpoints, checkpoint_values, listing, tiny,
+                      tool_command, train_in_process, train_tool)
 
 
 def test_launcher_writes_the_run_folder_and_resumes(tmp_path):
