@@ -7,7 +7,8 @@ image shape (nothing is downloaded), warms each up (XLA compilation), then times
 steps per round, alternating the variants for `repeats` rounds, and reports the median. A "step"
 is one generator iteration with its `d_steps` critic updates, on `batch_size * d_steps` real
 images. A round is timed from the start of its first step to the end of its last, without
-`fit`'s setup and teardown. The cost floor of RGAN (`method.md`) is about 2x the baseline step.
+`fit`'s setup and teardown. The cost floor of RGAN (`docs/method.md`) is one extra forward and
+backward pass over each perturbed input.
 Wall time and the process's CPU time are both reported: on a machine shared with other work the
 CPU-time ratio is the steadier estimate.
 """

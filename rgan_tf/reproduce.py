@@ -53,7 +53,7 @@ PAPER_TABLE3 = {family: {variant: paper.score(value) for variant, value in score
 FAMILY_NAMES = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_gp_res": "WGAN-GP ResNet",
                 "bwgan": "BWGAN", "sngan": "SNGAN", "sngan_cond": "SNGAN (conditional)"}
 
-# The paper's robust settings (method.md, "Hyperparameters reported"): lambda 0.1, eps_z 0.01,
+# The paper's robust settings (docs/method.md, "Options"): lambda 0.1, eps_z 0.01,
 # eps_x 4 on 32x32x3, kept on STL-10 ("the training settings keep the same as those for
 # CIFAR-10"); elsewhere eps_x is scaled to keep its per-pixel RMS (the rule of
 # gin_configs/digits/dcgan_rgan.gin, 2.3 on 32x32x1, and of the CelebA configs, 8 on 64x64x3).

@@ -1,7 +1,7 @@
 """`RobustGAN`: a Keras model whose `train_step` is Algorithm 1 of the Robust GAN paper.
 
 Both players train on their baseline loss plus the same loss at a worst-case perturbation of their
-inputs (see `../shared/docs/method.md` in the project, and `rgan_tf.perturbations`):
+inputs (see `docs/method.md`, and `rgan_tf.perturbations`):
 
   generator:      L_G(z)            + lam * L_G(z + eps_z r_z)
   discriminator:  L_D(x, G(z)) + P  + lam * [L_real(x + eps_x r_1) + L_fake(G(z) + eps_x r_2)]

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import keras
@@ -232,34 +231,52 @@ def test_checkpoint_of_keras_spectral_normalization_is_refused_with_one_message(
     assert_equal_weights(new, again)
 
 
-WRITER = textwrap.dedent("""
-    import os, sys
-    import tensorflow as tf
-    big = tf.Variable(tf.random.normal([4_000_000]))
-    step = tf.Variable(0, dtype=tf.int64)
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(big=big, step=step), sys.argv[1], 2)
-    while True:
-        step.assign_add(1)
-        big.assign(tf.fill([4_000_000], tf.cast(step, tf.float32)))
-        manager.save(checkpoint_number=int(step))
-        print(int(step), flush=True)
-""")
+KILLED_SAVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "killed_save.py")
 
 
-def test_kill_while_writing_leaves_a_readable_latest_checkpoint(tmp_path):
-    # A writer saves 16 MB checkpoints in a loop; SIGKILL lands at arbitrary points of a save.
-    for attempt in range(2):
-        folder = str(tmp_path / f"run{attempt}")
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, folder], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
-        assert writer.stdout.readline().strip() == "1"  # one complete checkpoint exists
-        time.sleep(0.2 + 0.37 * attempt)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        latest = tf.train.latest_checkpoint(folder)
-        assert checkpoints_lib.verify_checkpoint(latest) is None, latest
-        value = tf.train.load_checkpoint(latest).get_tensor("big/.ATTRIBUTES/VARIABLE_VALUE")
-        assert np.all(value == checkpoints_lib.checkpoint_step(latest))
+def state_file_names(folder):
+    """The checkpoint the `checkpoint` state file names, as a file name."""
+    return os.path.basename(tf.train.get_checkpoint_state(folder).model_checkpoint_path)
+
+
+# Kill point -> (the step the next run resumes from, what the folder shows of the cut write).
+KILL_POINTS = {
+    "before_merge": (2, lambda folder: os.path.isdir(os.path.join(folder, "ckpt-3_temp"))
+                     and not os.path.exists(os.path.join(folder, "ckpt-3.index"))
+                     and state_file_names(folder) == "ckpt-2"),
+    "before_state": (3, lambda folder: os.path.isfile(os.path.join(folder, "ckpt-3.index"))
+                     and state_file_names(folder) == "ckpt-2"),
+    "state_rename": (3, lambda folder: any(name.startswith("checkpoint.tmp")
+                                           for name in os.listdir(folder))
+                     and state_file_names(folder) == "ckpt-2"),
+    "mid_sweep": (3, lambda folder: state_file_names(folder) == "ckpt-3"
+                  and not os.path.exists(os.path.join(folder, "ckpt-1.index"))
+                  and os.path.exists(os.path.join(folder, "ckpt-1.data-00000-of-00001"))),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_kill_inside_the_librarys_save_leaves_a_readable_latest_checkpoint(tmp_path, point):
+    # RunCheckpoints.save of step 3 is killed (SIGKILL) at `point`, between two of TensorFlow's
+    # file operations; the folder then resumes from the newest complete checkpoint, with exactly
+    # the values of that step, and the run can save again.
+    process = subprocess.run([sys.executable, KILLED_SAVE, str(tmp_path), point],
+                             capture_output=True, text=True, timeout=300)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-3000:]
+    assert (tmp_path / "killed_at").read_text() == point  # the kill landed inside the write
+    folder = str(tmp_path / "checkpoints")
+    expected_step, shows_the_cut_write = KILL_POINTS[point]
+    assert shows_the_cut_write(folder), sorted(os.listdir(folder))
+
+    model = make_gan(fresh_models(seed=5))
+    checkpoints = checkpoints_lib.RunCheckpoints(model, folder, max_to_keep=2,
+                                                 log=lambda message: None)
+    assert checkpoints.restore_latest() == expected_step
+    with np.load(tmp_path / f"step{expected_step}.npz") as stored:
+        for got, want in zip(weights(model), [stored[k] for k in stored.files], strict=True):
+            np.testing.assert_array_equal(got, want)
+    model.fit(batches(), steps_per_epoch=1, epochs=1, verbose=0)
+    assert checkpoints_lib.verify_checkpoint(checkpoints.save()) is None
 
 
 # ------------------------------------------------------------------------------------------------

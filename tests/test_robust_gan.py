@@ -318,7 +318,7 @@ def test_images_of_the_wrong_shape_are_refused(tiny_models):
 
 @pytest.mark.parametrize("penalty,d_steps", [(None, 1), (penalties.gradient_penalty, 2)])
 def test_robust_step_costs_one_extra_forward_pass_per_input(tiny_models, penalty, d_steps):
-    # The cost floor (method.md): the directions come from the clean backward pass, so robust
+    # The cost floor (docs/method.md): the directions come from the clean backward pass, so robust
     # training adds exactly one forward (and backward) pass over each perturbed input: per critic
     # step D runs on x + r_1 and G(z) + r_2, per generator step G and D run on z + r_z.
     calls = {}
