@@ -48,6 +48,11 @@ def test_bad_interval_is_refused(bad):
         checkpoint_timer.CheckpointTimer(bad)
 
 
+def test_interval_may_change_when_a_run_is_resumed():
+    assert checkpoints_lib.config_differences("train.checkpoint_every_secs = 600",
+                                              "train.checkpoint_every_secs = 60") == []
+
+
 class AdvanceClock(keras.callbacks.Callback):
     """Each train step takes `seconds` of the fake clock."""
 

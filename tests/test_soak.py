@@ -3,10 +3,11 @@ shortened to SOAK_STEPS steps, interrupted again and again at random times by SI
 SIGINT, each time resumed with the same command, ends with bit for bit the weights of an
 uninterrupted run.
 
-Each signal is sent a random delay after the trainer took the run folder's lock (so after its
-signal handlers are installed): it lands while the model is restored, while XLA compiles, in a
-step, during a checkpoint, grid or log write. The seed of the delays and signals is printed;
-`RGAN_TF_SOAK_SEED` replays a sequence.
+Each signal is sent at a random time: half of them a random delay after the trainer took the
+run folder's lock (so after its signal handlers are installed), landing while the model is
+restored, while XLA compiles or in the first steps; the other half a random delay after the run
+wrote its first new checkpoint, landing in a step or a checkpoint, grid or log write. The seed of
+the delays and signals is printed; `RGAN_TF_SOAK_SEED` replays a sequence.
 """
 import os
 import random
@@ -21,9 +22,10 @@ from rgan_tf import preemption
 from rgan_tf import run_lock
 from conftest import assert_same_checkpoints, tool_command
 
-SOAK_STEPS = 200
+SOAK_STEPS = 400
 INTERRUPTIONS = 10
-DELAY_S = (1.0, 8.0)  # after the lock appears
+STARTUP_DELAY_S = (0.5, 8.0)  # after the lock appears
+TRAINING_DELAY_S = (0.0, 3.0)  # after the first new checkpoint
 # The default job, shorter: checkpoints every 20 steps and every 5 seconds, grids every 50.
 BINDINGS = [f"train.steps = {SOAK_STEPS}", "train.checkpoint_every = 20",
             "train.checkpoint_every_secs = 5", "train.sample_every = 50", "train.verbose = 0"]
@@ -66,7 +68,14 @@ def test_default_job_survives_repeated_random_interruptions(tmp_path):
             assert process.poll() is None, process.communicate()[1][-3000:]
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        time.sleep(rng.uniform(*DELAY_S))
+        if rng.random() < 0.5:
+            time.sleep(rng.uniform(*STARTUP_DELAY_S))
+        else:
+            while latest_step(run) <= before:
+                assert process.poll() is None, process.communicate()[1][-3000:]
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(rng.uniform(*TRAINING_DELAY_S))
         signum = rng.choice(SIGNALS)
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=TIMEOUT_S)
