@@ -308,7 +308,9 @@ class RobustGAN(keras.Model):
         batch = tf.shape(real)[0]
         if labels is not None and self.penalty is not None:
             # A conditional critic with a penalty scores interpolates of real and fake images
-            # under the real labels, so the fakes are generated from them (gan_cifar_resnet.py).
+            # under the real labels, so the fakes are generated from them (improved_wgan_training
+            # gan_cifar_resnet.py lines 187-192: fakes from the real labels' splits; 249-262: the
+            # penalty under those labels).
             fake_labels = labels
         else:
             fake_labels = self._fake_labels(batch, counter, stream)
