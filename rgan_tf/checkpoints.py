@@ -35,6 +35,7 @@ RUN_CONTROL_BINDINGS = frozenset({
     "train.keep_checkpoints", "train.strategy", "train.resume_despite_changes",
     "train.callbacks",
     "build_model.jit_compile",
+    "RobustGAN.sampling",  # how images are made outside training, not how the model trains
 })
 # Whole configurables that only observe a run (evaluation during training).
 RUN_CONTROL_PREFIXES = ("MetricsCallback.",)

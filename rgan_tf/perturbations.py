@@ -81,7 +81,7 @@ def random_direction(noise, norm="l2"):
     return worst_case_direction(noise, norm)
 
 
-def logit_direction(loss_gradient, slope, logit_gradient, sign, norm="l2"):
+def logit_direction(loss_gradient, slope, logit_gradient, sign, norm="l2", lazy=True):
     """Per-sample unit direction that moves the logit D by `sign` (+1 raises it, -1 lowers it),
     from the input gradient of a loss of D.
 
@@ -90,7 +90,8 @@ def logit_direction(loss_gradient, slope, logit_gradient, sign, norm="l2"):
     (for a loss that is monotone in D - non-saturating, Wasserstein, BWGAN - this is the loss's
     own ascent direction up to its sign). Where the slope is 0 (the hinge loss beyond its margin,
     or a sigmoid saturated in float32) the loss gradient is zero, and the gradient of the summed
-    logits, `logit_gradient()`, is used instead; it is computed only if such a sample exists.
+    logits, `logit_gradient()`, is used instead; with `lazy` it is computed only if such a sample
+    exists (in a `tf.cond`).
 
     Args:
       loss_gradient: `[B, ...]` gradient of the loss with respect to the inputs (any positive
@@ -100,6 +101,9 @@ def logit_direction(loss_gradient, slope, logit_gradient, sign, norm="l2"):
         the inputs.
       sign: +1 or -1.
       norm: "l2", "l1" or "linf".
+      lazy: compute `logit_gradient()` only when needed. Pass False under a multi-replica
+        strategy: replicas may disagree on the need, and the gradient may hold a cross-replica
+        reduction (synchronized batch norm), which TensorFlow does not run inside a `tf.cond`.
 
     Returns:
       float32 `[B, ...]`, each sample of unit `norm` (zero only where both gradients are zero),
@@ -118,5 +122,8 @@ def logit_direction(loss_gradient, slope, logit_gradient, sign, norm="l2"):
         fallback = sign * tf.cast(logit_gradient(), tf.float32)
         return tf.where(tf.reshape(has_slope, per_sample), g, fallback)
 
-    g = tf.cond(tf.reduce_all(has_slope), lambda: g, with_logit_gradient)
+    if lazy:
+        g = tf.cond(tf.reduce_all(has_slope), lambda: g, with_logit_gradient)
+    else:
+        g = with_logit_gradient()
     return worst_case_direction(g, norm)

@@ -13,7 +13,8 @@ for `r_2`, `-grad_z D(G(z))` for `r_z`), or the ascent direction of the player's
 hinge loss is flat. `P` is the baseline's penalty on clean samples. The directions come from the
 same backward pass that gives the clean weight gradients (`rgan_tf.perturbations.logit_direction`),
 so robust training costs one extra forward/backward pass over the perturbed samples; the logit's
-own gradient is taken, in one more backward pass, only in a step where some sample's loss is flat.
+own gradient is taken, in one more backward pass to the inputs, only in a step where some sample's
+loss is flat (in every step under a multi-replica strategy).
 
 Outside training the generator makes images in its sampling mode (`rgan_tf.sampling`), from its
 exponential moving average when `ema_decay` is set. Every random draw of a step is keyed on
@@ -65,6 +66,12 @@ def _add(a, b):
 
 def _sum_grads(clean, robust):
     return [_add(c, r) for c, r in zip(clean, robust)]
+
+
+def _single_replica():
+    """True outside a multi-replica step: there the logit's own gradient may be taken lazily,
+    in a `tf.cond` (`rgan_tf.perturbations.logit_direction`)."""
+    return rng.replica_position()[1] == 1
 
 
 def _with_loss_scaling(optimizer, player):
@@ -301,7 +308,9 @@ class RobustGAN(keras.Model):
         batch = tf.shape(real)[0]
         if labels is not None and self.penalty is not None:
             # A conditional critic with a penalty scores interpolates of real and fake images
-            # under the real labels, so the fakes are generated from them (gan_cifar_resnet.py).
+            # under the real labels, so the fakes are generated from them (improved_wgan_training
+            # gan_cifar_resnet.py lines 187-192: fakes from the real labels' splits; 249-262: the
+            # penalty under those labels).
             fake_labels = labels
         else:
             fake_labels = self._fake_labels(batch, counter, stream)
@@ -371,10 +380,13 @@ class RobustGAN(keras.Model):
         grads = tape.gradient(scaled, sources)
         grads, inputs = grads[:len(variables)], grads[len(variables):]
         if logit:
+            lazy = _single_replica()
             r_real = perturbations.logit_direction(
-                inputs[0], inputs[2], lambda: tape.gradient(real_logits, real), -1, self.norm)
+                inputs[0], inputs[2], lambda: tape.gradient(real_logits, real), -1, self.norm,
+                lazy)
             r_fake = perturbations.logit_direction(
-                inputs[1], inputs[3], lambda: tape.gradient(fake_logits, fake), +1, self.norm)
+                inputs[1], inputs[3], lambda: tape.gradient(fake_logits, fake), +1, self.norm,
+                lazy)
         else:
             r_real = perturbations.worst_case_direction(inputs[0], self.norm)
             r_fake = perturbations.worst_case_direction(inputs[1], self.norm)
@@ -426,7 +438,8 @@ class RobustGAN(keras.Model):
         grads, inputs = grads[:len(variables)], grads[len(variables):]
         if logit:
             r_z = perturbations.logit_direction(
-                inputs[0], inputs[1], lambda: tape.gradient(logits, z), -1, self.norm)
+                inputs[0], inputs[1], lambda: tape.gradient(logits, z), -1, self.norm,
+                _single_replica())
         else:
             r_z = perturbations.worst_case_direction(inputs[0], self.norm)
         return _GeneratorPass(clean, grads, r_z)

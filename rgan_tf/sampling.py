@@ -17,8 +17,14 @@ training-mode behaviour of a layer (dropout; none in the shipped generators) wou
 
 Weights: with an exponential moving average of the generator's trainable weights
 (`RobustGAN.ema_decay`), images come from the averaged weights and the live generator's
-non-trainable variables (batch norm's moving statistics), as adler-j/bwgan's `EMAHelper` (which
-averages the trainable variables only) and compare_gan do.
+non-trainable variables (batch norm's moving statistics). adler-j/bwgan does the same: its
+`EMAHelper` (adler-j/adler `adler/tensorflow/training.py` lines 32-47) averages the trainable
+variables only, and its Inception Score feeds those averages with `is_training=False`
+(`cifar10_sobolev.py` lines 338-343); so does compare_gan (`gans/modular_gan.py` lines 266-281,
+trainable generator variables only). Others differ: BigGAN-PyTorch averages the batch-norm buffers
+too (`utils.py` lines 614-640), and compare_gan can re-estimate "standing" statistics with the
+averaged weights before evaluating (`eval_gan_lib.py` lines 65-91). In "batch_stats" mode no moving
+statistic is used at all.
 """
 import tensorflow as tf
 

@@ -303,6 +303,8 @@ def test_config_differences_name_each_changed_binding_and_ignore_run_control():
         "generator/Adam.learning_rate: 0.0002 (saved) -> 0.001 (now)",
     ]
     assert checkpoints_lib.config_differences(SAVED, SAVED + "train.verbose = 0\n") == []
+    sampled = SAVED + "RobustGAN.sampling = 'batch_stats'\n"
+    assert checkpoints_lib.config_differences(SAVED, sampled) == []
     evaluation_on = SAVED + "train.callbacks = [@MetricsCallback]\nMetricsCallback.every = 100\n"
     assert checkpoints_lib.config_differences(SAVED, evaluation_on) == []
     assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.lam = 0.5\n") == [
