@@ -42,18 +42,21 @@ POINTS = ("before_merge", "before_state", "state_rename", "mid_sweep")
 
 
 def tiny_gan():
-    """The tiny RobustGAN of tests/test_checkpoints.py (conftest's players, Adam)."""
+    """The tiny RobustGAN of tests/test_checkpoints.py (conftest's players, Adam, EMA 0.9)."""
     keras.utils.set_random_seed(0)
-    model = RobustGAN(tiny_generator(), tiny_discriminator(), robust="both", eps_x=1.0)
+    model = RobustGAN(tiny_generator(), tiny_discriminator(), robust="both", eps_x=1.0,
+                      ema_decay=0.9)
     model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
                   jit_compile=False)
     return model
 
 
 def values(model):
-    """Every checkpointed value: both players (batch-norm statistics too), both optimizers."""
+    """Every checkpointed value: both players (batch-norm statistics too), both optimizers, the
+    generator's moving average and the step counter (as `weights` in tests/test_checkpoints.py)."""
     return [np.asarray(v) for v in model.generator.weights + model.discriminator.weights
-            + model.g_optimizer.variables + model.d_optimizer.variables]
+            + model.g_optimizer.variables + model.d_optimizer.variables
+            + list(model.ema_weights) + [model.step_counter]]
 
 
 def batches():
