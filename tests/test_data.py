@@ -634,7 +634,7 @@ def test_dequantize_is_a_function_of_seed_and_stream_position(tmp_path):
                                   np.floor((ordered[2] + 1) * 128))
 
 
-def test_dequantize_folder_and_tfds_sources(tmp_path):
+def test_dequantize_folder_and_tfds_sources(tfds, tmp_path):
     rng = np.random.default_rng(2)
     for index in range(4):
         _write_image(str(tmp_path / "images" / f"{index}.png"),
