@@ -417,9 +417,9 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
       `g_loss_worst_eps<r>`, `g_loss_random_eps<r>` for each radius, `noise_norm`, `noise_seed`,
       `robustness_radii`, `loss_samples`, how the images were made - `sampling` (the
       generator's mode, `rgan_tf.sampling`; "batch_stats" adds `sampling_batch`, the images per
-      generator call, whose statistics normalize them) and `ema_decay` (None: the live weights) - and the cost:
-      `eval_seconds`, `eval_cpu_seconds`, `eval_peak_rss_mib` (`eval_peak_gpu_mib` on a GPU; see
-      `ResourceMeter`).
+      generator call, whose statistics normalize them) and `ema_decay` (None: the live
+      weights) - and the cost: `eval_seconds`, `eval_cpu_seconds`, `eval_peak_rss_mib`
+      (`eval_peak_gpu_mib` on a GPU; see `ResourceMeter`).
     """
     radii = _check_radii(robustness_radii)
     if image_size is None:
