@@ -1,19 +1,18 @@
 """The training entry and its launcher on the bundled digits with a tiny DCGAN: the run folder
-(checkpoints, operative config, TensorBoard logs, sample grids), resuming (also after SIGKILL)
-to the very weights of an uninterrupted run, and same seed -> same weights and samples."""
+(checkpoints, operative config, TensorBoard logs, sample grids), resuming to the very weights of an
+uninterrupted run, also after SIGKILL mid-epoch (and, slow: right after a checkpoint, inside the
+sample grids, with XLA; `tests/killed_training.py`), and same seed -> same weights and samples."""
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import gin
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (CONFIG, TINY, assert_same_checkpoints, listing, tiny, tool_command,
-                      train_tool)
+from conftest import CONFIG, TINY, assert_same_checkpoints, listing, tiny, train_tool
 from rgan_tf import launch, training
 
 
@@ -75,29 +74,72 @@ def test_same_seed_gives_the_same_weights_and_samples(tmp_path):
                               models["other_seed"].generator.get_weights()[0])
 
 
-def test_killed_training_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
-    steps, bindings = 60, ["train.checkpoint_every = 10", "train.sample_every = 0"]
-    command = tool_command("train.py", f"--gin_file={CONFIG}", f"--model_dir={tmp_path / 'run'}",
-                           *[f"--gin_bindings={b}" for b in tiny(steps, *bindings)])
-    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    first = tmp_path / "run" / "checkpoints" / "ckpt-10.index"
-    deadline = time.time() + 240
-    while not first.exists() and victim.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    victim.send_signal(signal.SIGKILL)  # somewhere after the first checkpoint
-    victim.wait()
-    assert first.exists() and victim.returncode == -signal.SIGKILL
-    killed_at = sorted(listing(tmp_path / "run" / "checkpoints"))
-    assert "ckpt-60.index" not in killed_at, "the run finished before the kill"
+KILLED_TRAINING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "killed_training.py")
+KILL_STEPS = 12  # checkpoints at 4, 8 and 12; sample grids every 2 steps
 
-    resumed = train_tool(tmp_path / "run", tiny(steps, *bindings))
+
+def kill_bindings(xla):
+    bindings = tiny(KILL_STEPS, "train.checkpoint_every = 4", "train.sample_every = 2")
+    return [b for b in bindings if "jit_compile" not in b] if xla else bindings
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """`uninterrupted(xla)`: the folder of the tool's uninterrupted run (made once per mode)."""
+    folders = {}
+
+    def run(xla):
+        if xla not in folders:
+            folder = tmp_path_factory.mktemp("uninterrupted") / "run"
+            result = train_tool(folder, kill_bindings(xla))
+            assert result.returncode == 0, result.stderr[-3000:]
+            folders[xla] = folder
+        return folders[xla]
+
+    return run
+
+
+def kill_then_resume(tmp_path, point, step, xla, resumed_from, uninterrupted):
+    """Trains until SIGKILL at (`point`, `step`), resumes with the launcher, and checks the run
+    ends bit for bit as the uninterrupted one (checkpoint and last sample grid)."""
+    run = tmp_path / "run"
+    victim = subprocess.run([sys.executable, KILLED_TRAINING, str(run), point, str(step)]
+                            + kill_bindings(xla), capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert victim.returncode == -signal.SIGKILL, victim.stderr[-3000:]
+    assert (run / "killed_at").read_text() == f"{point} {step}"
+    assert f"ckpt-{KILL_STEPS}.index" not in listing(run / "checkpoints")
+
+    resumed = train_tool(run, kill_bindings(xla))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "Resumed from" in resumed.stdout
-    whole = train_tool(tmp_path / "whole", tiny(steps, *bindings))
-    assert whole.returncode == 0, whole.stderr[-3000:]
-    assert_same_checkpoints(tmp_path / "run" / "checkpoints" / f"ckpt-{steps}",
-                            tmp_path / "whole" / "checkpoints" / f"ckpt-{steps}")
+    assert f"Resumed from {run}/checkpoints/ckpt-{resumed_from} (step {resumed_from})" in (
+        resumed.stdout)
+    whole = uninterrupted(xla)
+    assert_same_checkpoints(run / "checkpoints" / f"ckpt-{KILL_STEPS}",
+                            whole / "checkpoints" / f"ckpt-{KILL_STEPS}")
+    assert (run / "samples" / "latest.png").read_bytes() == (
+        whole / "samples" / "latest.png").read_bytes()
+
+
+def test_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path,
+                                                                        uninterrupted):
+    # SIGKILL after step 6 (between the checkpoints of steps 4 and 8), XLA off.
+    kill_then_resume(tmp_path, "batch", 6, False, 4, uninterrupted)
+
+
+@pytest.mark.slow  # four more training processes, ~1 min on two free cores
+@pytest.mark.parametrize("point,step,xla,resumed_from", [
+    ("checkpoint", 8, False, 8),   # right after the checkpoint of step 8 is written
+    ("sample", 6, False, 4),       # inside the sample grids of step 6
+    ("batch", 6, True, 4),         # mid-epoch, with XLA (the default)
+    ("checkpoint", 4, True, 4),    # right after a checkpoint, with XLA
+])
+def test_killed_training_resumes_exactly_at_every_kill_point(tmp_path, uninterrupted, point,
+                                                             step, xla, resumed_from):
+    kill_then_resume(tmp_path, point, step, xla, resumed_from, uninterrupted)
+    if point == "sample":
+        # The kill cut the grids of step 6 between its two files; the resumed run rewrote both.
+        assert (tmp_path / "run" / "samples" / "step_0000006.png").is_file()
 
 
 @pytest.fixture(autouse=True)
