@@ -772,8 +772,10 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
         by_name = {record["run"]: record for record in records}
         records = [dict(by_name[run.name], swept=which, value=value)
                    for run, which, value in fig4_points(scale, list(seeds), families)]
-    note = (f"Scale `{scale}`: {SCALE_SETTINGS[scale].num_samples} samples per metric, "
-            f"classifier `{os.path.basename(str(classifier).rstrip('/'))}`.")
+    count = SCALE_SETTINGS[scale].num_samples
+    note = (f"Scale `{scale}`: {count} generated samples per metric against up to {count} real "
+            f"images of the `train` split, classifier "
+            f"`{os.path.basename(str(classifier).rstrip('/'))}`.")
     if scale != "paper":
         note += (" Every data set is mapped onto the offline `digits` source at 32x32x1, so "
                  "the numbers are not comparable with the paper's (CIFAR-10/STL-10, Inception, "

@@ -1,10 +1,12 @@
 """The training entry and its launcher on the bundled digits with a tiny DCGAN: the run folder
-(checkpoints, operative config, TensorBoard logs, sample grids), resuming (also after SIGKILL)
-to the very weights of an uninterrupted run, and same seed -> same weights and samples."""
+(checkpoints, operative config, TensorBoard logs, sample grids), resuming to the very weights of an
+uninterrupted run, also after SIGKILL mid-epoch (and, slow: right after a checkpoint, inside the
+sample grids, with XLA; `tests/killed_training.py`), and same seed -> same weights and samples."""
 import os
 import signal
 import subprocess
 import time
+import sys
 
 import gin
 import numpy as np
@@ -67,6 +69,80 @@ def test_same_seed_gives_the_same_weights_and_samples(tmp_path):
                               models["other_seed"].generator.get_weights()[0])
 
 
+KILLED_TRAINING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "killed_training.py")
+KILL_STEPS = 12  # checkpoints at 4, 8 and 12; sample grids every 2 steps
+
+
+def kill_bindings(xla):
+    bindings = tiny(KILL_STEPS, "train.checkpoint_every = 4", "train.sample_every = 2")
+    return [b for b in bindings if "jit_compile" not in b] if xla else bindings
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """`uninterrupted(xla)`: the folder of the tool's uninterrupted run (made once per mode)."""
+    folders = {}
+
+    def run(xla):
+        if xla not in folders:
+            folder = tmp_path_factory.mktemp("uninterrupted") / "run"
+            result = train_tool(folder, kill_bindings(xla))
+            assert result.returncode == 0, result.stderr[-3000:]
+            folders[xla] = folder
+        return folders[xla]
+
+    return run
+
+
+def kill_then_resume(tmp_path, point, step, xla, resumed_from, uninterrupted):
+    """Trains until SIGKILL at (`point`, `step`), resumes with the launcher, and checks the run
+    ends bit for bit as the uninterrupted one (checkpoint and last sample grid)."""
+    run = tmp_path / "run"
+    victim = subprocess.run([sys.executable, KILLED_TRAINING, str(run), point, str(step)]
+                            + kill_bindings(xla), capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert victim.returncode == -signal.SIGKILL, victim.stderr[-3000:]
+    assert (run / "killed_at").read_text() == f"{point} {step}"
+    assert f"ckpt-{KILL_STEPS}.index" not in listing(run / "checkpoints")
+
+    resumed = train_tool(run, kill_bindings(xla))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"Resumed from {run}/checkpoints/ckpt-{resumed_from} (step {resumed_from})" in (
+        resumed.stdout)
+    whole = uninterrupted(xla)
+    assert_same_checkpoints(run / "checkpoints" / f"ckpt-{KILL_STEPS}",
+                            whole / "checkpoints" / f"ckpt-{KILL_STEPS}")
+    assert (run / "samples" / "latest.png").read_bytes() == (
+        whole / "samples" / "latest.png").read_bytes()
+
+
+def test_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path,
+                                                                        uninterrupted):
+    # SIGKILL after step 6 (between the checkpoints of steps 4 and 8), XLA off.
+    kill_then_resume(tmp_path, "batch", 6, False, 4, uninterrupted)
+
+
+@pytest.mark.slow  # four more training processes, ~1 min on two free cores
+@pytest.mark.parametrize("point,step,xla,resumed_from", [
+    ("checkpoint", 8, False, 8),   # right after the checkpoint of step 8 is written
+    ("sample", 6, False, 4),       # inside the sample grids of step 6
+    ("batch", 6, True, 4),         # mid-epoch, with XLA (the default)
+    ("checkpoint", 4, True, 4),    # right after a checkpoint, with XLA
+])
+def test_killed_training_resumes_exactly_at_every_kill_point(tmp_path, uninterrupted, point,
+                                                             step, xla, resumed_from):
+    kill_then_resume(tmp_path, point, step, xla, resumed_from, uninterrupted)
+    if point == "sample":
+        # The kill cut the grids of step 6 between its two files; the resumed run rewrote both.
+        assert (tmp_path / "run" / "samples" / "step_0000006.png").is_file()
+
+
+@pytest.fixture(autouse=True)
+def _clear_gin():
+    yield
+    gin.clear_config()
+
+
 # float16 with a loss scale that overflows at first: the first steps are skipped by the
 # optimizers, so their `iterations` fall behind the step counter.
 MIXED_FLOAT16 = [
@@ -83,7 +159,7 @@ MIXED_FLOAT16 = [
 
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_float16"])
-def test_killed_training_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path, precision):
+def test_killed_training_resumes_exactly_in_float32_and_mixed_float16(tmp_path, precision):
     steps, bindings = 60, ["train.checkpoint_every = 10", "train.sample_every = 0"]
     if precision == "mixed_float16":
         bindings += MIXED_FLOAT16
@@ -114,9 +190,3 @@ def test_killed_training_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path
         optimizer_steps = [int(value) for name, value in values.items()
                            if name.startswith("g_optimizer") and "iteration" in name]
         assert optimizer_steps and max(optimizer_steps) < steps  # steps were skipped
-
-
-@pytest.fixture(autouse=True)
-def _clear_gin():
-    yield
-    gin.clear_config()
