@@ -1,17 +1,113 @@
-"""What the `tools/` launchers share: parse gin strictly, then hand over to the library."""
+"""gin for the whole package: every configurable registered, configs found by name, parsed
+strictly.
+
+Importing this module imports every module that registers gin configurables (architectures,
+losses, penalties, `RobustGAN`, the data set, the `train` entry, `MetricsCallback`), so any config
+can name them.
+
+Configs are found through gin's own search path (`gin.add_config_file_search_path`), never by
+changing the working directory: a name such as `gin_configs/cifar10/dcgan.gin` (on the command
+line, or in a config's `include` line) resolves against the working directory first, then against
+each folder of `config_roots()`, the folders that hold the shipped `gin_configs/`: the installed
+package (`pip install .` copies them into `rgan_tf/gin_configs/`) and, in a source checkout, the
+checkout's root.
+
+This module and `rgan_tf.training` (which saves the operative config with a run) are the only ones
+that read or change gin's global config.
+"""
+import glob
 import os
-import sys
 
 import gin
 
-from rgan_tf import registry  # noqa: F401  (registers every gin configurable)
+from rgan_tf import architectures  # noqa: F401  (registers the builders)
+from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers)
+from rgan_tf import data  # noqa: F401  (registers `dataset`)
+from rgan_tf import losses  # noqa: F401
+from rgan_tf import penalties  # noqa: F401
+from rgan_tf import robust_gan  # noqa: F401
+from rgan_tf import training
+from rgan_tf.run import metrics_callback  # noqa: F401  (registers `MetricsCallback`)
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The folder of the shipped configs; their names start with it (`gin_configs/digits/...`).
+CONFIG_DIR = "gin_configs"
+#: The job `tools/train.py` runs without `--gin_file`.
+DEFAULT_CONFIG = f"{CONFIG_DIR}/digits/dcgan_rgan.gin"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_SEARCH_PATHS_ADDED = set()
 
 
-def repo_path(relative):
-    """A path inside the source checkout (gin configs ship beside the package)."""
-    return os.path.join(REPO_ROOT, relative)
+def config_roots():
+    """The folders holding the shipped `gin_configs/`: the installed package's own copy, and the
+    source checkout's root when the package runs from one."""
+    candidates = (_PACKAGE_DIR, os.path.dirname(_PACKAGE_DIR))
+    return [folder for folder in candidates if os.path.isdir(os.path.join(folder, CONFIG_DIR))]
+
+
+def _add_search_paths():
+    for root in config_roots():
+        if root not in _SEARCH_PATHS_ADDED:
+            gin.add_config_file_search_path(root)
+            _SEARCH_PATHS_ADDED.add(root)
+
+
+def find_config(path):
+    """The config file `path` names: the file itself, or a shipped config's name
+    (`gin_configs/...`) under `config_roots()`.
+
+    Returns:
+      An absolute path.
+
+    Raises:
+      FileNotFoundError: no such file (the message lists where it was looked for).
+    """
+    if os.path.isfile(path):
+        return os.path.abspath(path)
+    places = ["the working directory"]
+    if not os.path.isabs(path):
+        for root in config_roots():
+            candidate = os.path.join(root, path)
+            if os.path.isfile(candidate):
+                return candidate
+            places.append(root)
+    raise FileNotFoundError(f"Gin config file not found: {path} (looked in "
+                            f"{', '.join(places)}).")
+
+
+def shipped_configs(pattern="**/*.gin"):
+    """Names (`gin_configs/<...>.gin`) of the shipped configs matching `pattern` (under
+    `gin_configs/`), sorted; the first root that holds the folder wins."""
+    for root in config_roots():
+        folder = os.path.join(root, CONFIG_DIR)
+        paths = glob.glob(os.path.join(folder, pattern), recursive=True)
+        return sorted(os.path.relpath(path, root).replace(os.sep, "/") for path in paths)
+    return []
+
+
+def parse_gin(gin_files, gin_bindings):
+    """Parses config files (paths or shipped names) and bindings; an unknown configurable or
+    parameter is an error. Replaces the global config.
+
+    Raises:
+      FileNotFoundError: a config file does not exist.
+      ValueError: gin rejected a file or binding (the message names it).
+    """
+    gin_files = [find_config(path) for path in gin_files]
+    _add_search_paths()
+    gin.clear_config()
+    try:
+        gin.parse_config_files_and_bindings(gin_files, gin_bindings, skip_unknown=False)
+    except (ValueError, KeyError, TypeError, SyntaxError, OSError) as error:
+        raise ValueError(f"Bad gin config: {error}") from error
+
+
+def query(name, default=None):
+    """The value bound to `name` (e.g. "train.batch_size") in the parsed config, or `default`."""
+    try:
+        return gin.query_parameter(name)
+    except ValueError:
+        return default
 
 
 def default_model_dir(gin_files):
@@ -21,38 +117,7 @@ def default_model_dir(gin_files):
     return os.path.join("runs", f"{os.path.basename(os.path.dirname(last))}_{name}")
 
 
-def parse_gin(gin_files, gin_bindings):
-    """Parses config files and bindings; an unknown configurable or parameter is an error.
-
-    Raises:
-      FileNotFoundError: a config file does not exist.
-      ValueError: gin rejected a file or binding (the message names it).
-    """
-    for path in gin_files:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"Gin config file not found: {path}")
-    gin_files = [os.path.abspath(path) for path in gin_files]
-    gin.clear_config()
-    # Configs include each other as 'gin_configs/...', relative to the repository: parse from
-    # there, whatever the caller's working directory.
-    caller_directory = os.getcwd()
-    os.chdir(REPO_ROOT)
-    try:
-        gin.parse_config_files_and_bindings(gin_files, gin_bindings, skip_unknown=False)
-    except (ValueError, KeyError, TypeError, SyntaxError, OSError) as error:
-        raise ValueError(f"Bad gin config: {error}") from error
-    finally:
-        os.chdir(caller_directory)
-
-
 def run_training(gin_files, gin_bindings, model_dir):
-    """Parses the configs and trains into `model_dir`."""
-    from rgan_tf import training
+    """Parses the configs and trains into `model_dir` (`rgan_tf.training.train`)."""
     parse_gin(gin_files, gin_bindings)
     return training.train(model_dir)
-
-
-def fail(message):
-    """Prints one clear error line and exits non-zero (for the launchers)."""
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)

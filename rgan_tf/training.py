@@ -1,149 +1,31 @@
 """The gin entry `train`: build the configured GAN, fit it, and keep a run folder.
 
-A run folder (`model_dir`) holds:
-  checkpoints/          both players, both optimizers (the step counter is the generator
-                        optimizer's `iterations`); running again with the same folder resumes
-  operative_config.gin  every gin binding the run used
-  logs/                 TensorBoard scalars
-  samples/              PNG grids from a fixed z, every `sample_every` steps and at the end
+The run folder (`model_dir`, laid out by `rgan_tf.run.layout`) gets checkpoints (running again
+with the same folder resumes), the operative config, TensorBoard logs and sample grids, written by
+the callbacks of `rgan_tf.run.callbacks`. This module is the one place (with `rgan_tf.config`,
+which parses configs) that reads gin's global state: the operative config it saves with the run.
 """
 import contextlib
 import math
-import os
 
 import gin
 import keras
-import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
-from rgan_tf import checkpoints as checkpoints_lib
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
 from rgan_tf import distribute
-from rgan_tf import images as images_lib
+from rgan_tf import files
 from rgan_tf.robust_gan import RobustGAN
-
-CHECKPOINT_DIR = "checkpoints"
-SAMPLES_DIR = "samples"
-LOGS_DIR = "logs"
-OPERATIVE_CONFIG = "operative_config.gin"
-
+from rgan_tf.run import callbacks as callbacks_lib
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import layout
+from rgan_tf.run import operative_config as operative_config_lib
 
 MIXED_PRECISION_POLICIES = (None, "float32", "mixed_bfloat16", "mixed_float16")
 
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or Inf loss; the run folder keeps the last good checkpoint."""
-
-
-class SampleGrid(keras.callbacks.Callback):
-    """Saves a PNG grid of images from a fixed noise batch every `every` steps and at the end."""
-
-    def __init__(self, folder, every, num_samples=64, seed=1234, guard=None):
-        super().__init__()
-        self.folder = folder
-        self.every = every
-        self.num_samples = num_samples
-        self.seed = seed
-        self.guard = guard  # a CheckpointEveryEpoch: no grids from weights after a NaN
-
-    def save(self):
-        if self.guard is not None and self.guard.failure is not None:
-            return None
-        step = int(self.model.g_optimizer.iterations.numpy())
-        images = self.model.sample(self.num_samples, seed=self.seed)
-        path = os.path.join(self.folder, f"step_{step:07d}.png")
-        images_lib.save_grid(np.asarray(images), path)
-        images_lib.save_grid(np.asarray(images), os.path.join(self.folder, "latest.png"))
-        return path
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.every and int(self.model.g_optimizer.iterations.numpy()) % self.every == 0:
-            self.save()
-
-    def on_train_end(self, logs=None):
-        self.save()
-
-
-class CheckpointEveryEpoch(keras.callbacks.Callback):
-    """Writes a checkpoint at every epoch end (epochs are `checkpoint_every` steps long), stops
-    at `total_steps`, and refuses to checkpoint non-finite weights: on a NaN/Inf loss training
-    stops and the error names the step and the last good checkpoint.
-    """
-
-    def __init__(self, checkpoints, total_steps):
-        super().__init__()
-        self.checkpoints = checkpoints
-        self.total_steps = total_steps
-        self.failure = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            if not math.isfinite(float(value)):
-                self.failure = (self.checkpoints.step(), name, float(value))
-                self.model.stop_training = True
-                return
-        if self.checkpoints.step() >= self.total_steps:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._save_if_finite()
-
-    def on_train_end(self, logs=None):
-        self._save_if_finite()
-
-    def _save_if_finite(self):
-        if self.failure is None:
-            bad = _first_non_finite_variable(self.model)
-            if bad is not None:
-                self.failure = (self.checkpoints.step(), f"variable {bad}", float("nan"))
-                return
-            self.checkpoints.save()
-
-
-class ScalarLogs(keras.callbacks.Callback):
-    """Writes the step's logged values as TensorBoard scalars every `every` steps.
-
-    Uses TensorFlow's own summary writer with the scalars plugin's metadata, so logs are written
-    without the `tensorboard` package (which `tf.summary.scalar` and Keras' TensorBoard callback
-    need, and TensorFlow 2.21 no longer installs); `tensorboard --logdir` reads them.
-    """
-
-    def __init__(self, folder, every=100):
-        super().__init__()
-        self.folder = folder
-        self.every = every
-        self.writer = None
-
-    def on_train_begin(self, logs=None):
-        self.writer = tf.summary.create_file_writer(self.folder)
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
-        if logs and self.every and step % self.every == 0:
-            with self.writer.as_default():
-                for name, value in logs.items():
-                    tf.summary.write(f"train/{name}", tf.constant(float(value), tf.float32),
-                                     step=step, metadata=_SCALAR_METADATA)
-
-    def on_train_end(self, logs=None):
-        if self.writer is not None:
-            self.writer.close()
-
-
-_SCALAR_METADATA = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-    data_class=summary_pb2.DATA_CLASS_SCALAR)
-
-
-def _first_non_finite_variable(model):
-    """The name of a player's first variable holding a NaN or Inf, or None."""
-    for variable in model.generator.variables + model.discriminator.variables:
-        value = variable.value if hasattr(variable, "value") else variable
-        if value.dtype.is_floating and not bool(tf.reduce_all(tf.math.is_finite(value))):
-            return variable.path if hasattr(variable, "path") else variable.name
-    return None
 
 
 def _check_learning_rate(player, optimizer):
@@ -229,7 +111,7 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
         the checkpoint must still fit the model.
       callbacks: extra callbacks, as factories `f(model_dir) -> keras.callbacks.Callback` called
         once before training (e.g. `[@MetricsCallback]`: IS/FID, robustness and the
-        discriminator's gap during training, `rgan_tf.evaluation`).
+        discriminator's gap during training, `rgan_tf.run.metrics_callback`).
 
     Returns:
       The trained `RobustGAN`.
@@ -255,26 +137,24 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
     # config, readable checkpoints that fit): a refused run leaves it untouched.
     operative_config = gin.operative_config_str()
     try:
-        checkpoints_lib.check_same_run(model_dir, operative_config, OPERATIVE_CONFIG,
-                                       CHECKPOINT_DIR)
-    except checkpoints_lib.RunMismatchError as error:
+        operative_config_lib.check_same_run(model_dir, operative_config)
+    except operative_config_lib.RunMismatchError as error:
         if not resume_despite_changes:
             raise
         print(f"Warning (train.resume_despite_changes=True): {error}")
-    checkpoints = checkpoints_lib.RunCheckpoints(
-        model, os.path.join(model_dir, CHECKPOINT_DIR), keep_checkpoints)
+    checkpoints = checkpoints_lib.RunCheckpoints(model, layout.checkpoint_dir(model_dir),
+                                                 keep_checkpoints)
     start = checkpoints.restore_latest()
-    os.makedirs(model_dir, exist_ok=True)
-    _write_atomically(os.path.join(model_dir, OPERATIVE_CONFIG), operative_config)
+    files.write_text(layout.operative_config(model_dir), operative_config)
     if start >= steps:
         print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
         return model
 
-    guard = CheckpointEveryEpoch(checkpoints, steps)
+    guard = callbacks_lib.CheckpointEveryEpoch(checkpoints, steps)
     callbacks = [
         guard,
-        SampleGrid(os.path.join(model_dir, SAMPLES_DIR), sample_every, guard=guard),
-        ScalarLogs(os.path.join(model_dir, LOGS_DIR), every=min(100, checkpoint_every)),
+        callbacks_lib.SampleGrid(layout.samples_dir(model_dir), sample_every, guard=guard),
+        callbacks_lib.ScalarLogs(layout.logs_dir(model_dir), every=min(100, checkpoint_every)),
     ] + extra_callbacks
     model.fit(dataset.skip(start), epochs=math.ceil(steps / checkpoint_every),
               initial_epoch=start // checkpoint_every, steps_per_epoch=checkpoint_every,
@@ -288,13 +168,6 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
             f"written after it. {kept}. Lower the learning rate or eps, then train again "
             "(train.resume_despite_changes=True resumes this folder with the new settings).")
     return model
-
-
-def _write_atomically(path, text):
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
 
 
 def _check_data_fits_model(dataset, model):

@@ -30,24 +30,28 @@ MAX_LINES = 400
 LAZY_IMPORTS = ("matplotlib", "sklearn", "tensorflow_datasets", "tensorflow_hub", "scipy")
 
 # Packages (or top-level modules) from the bottom up: each may import only itself and those
-# before it. Unlisted top-level modules are the core (`CORE`).
+# before it. Unlisted top-level modules are the core (`CORE`); the package's own `__init__`
+# (the public API) sits on top.
 CORE = "core"
-LAYERS = (CORE, "architectures", "data", "evaluation", "run", "training", "config", "export",
-          "sampling", "figures", "assess", "study", "cli")
+LAYERS = (CORE, "architectures", "data", "evaluation", "figures", "run", "training", "config",
+          "benchmark", "export", "sampling", "assess", "study", "cli", "api")
 
 # Modules that may read or change gin's global config (parse, query, operative config); the
 # rest of the package uses gin only for `configurable`, `register`, `external_configurable` and
-# `REQUIRED`.
+# `REQUIRED`. `rgan_tf.run.operative_config` parses config text with `gin.config_parser` and looks
+# up configurables' defaults in gin's registry (signatures, not bindings).
 GIN_STATE_OWNERS = {"rgan_tf.config", "rgan_tf.training"}
 GIN_DECLARATIVE = {"configurable", "register", "external_configurable", "REQUIRED", "constant"}
+GIN_REGISTRY_READERS = {"rgan_tf.run.operative_config"}
 
 # The run folder's names, defined once in rgan_tf/run/layout.py.
 LAYOUT_MODULE = "rgan_tf.run.layout"
 RUN_FOLDER_NAMES = {"operative_config.gin", "checkpoints", "samples", "logs", "metrics.jsonl",
                     "metrics.png", "done.json", "latest.png", "assets.extra",
                     "rgan_tf_export.json"}
-_FILE_NAME = re.compile(r"(operative_config\.gin|metrics\.jsonl|metrics\.png|done\.json|"
-                        r"rgan_tf_export\.json)")
+# A path-like string (no spaces: not a message) ending in one of the run folder's file names.
+_FILE_NAME = re.compile(r"^[\w./{}-]*(operative_config\.gin|metrics\.jsonl|metrics\.png|"
+                        r"done\.json|rgan_tf_export\.json)$")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +187,7 @@ def layer_of(module):
     """The `LAYERS` entry a module belongs to."""
     parts = module.split(".")
     if len(parts) == 1:
-        return CORE
+        return "api"
     return parts[1] if parts[1] in LAYERS else CORE
 
 
@@ -248,7 +252,8 @@ def _docstring_nodes(tree):
 
 
 def run_folder_names_outside_layout(root=REPO):
-    """String constants (not docstrings) naming a run-folder file outside `LAYOUT_MODULE`."""
+    """String constants (not docstrings or messages) naming a run-folder file outside
+    `LAYOUT_MODULE`."""
     bad = []
     for module, path in package_modules(root).items():
         if module == LAYOUT_MODULE:
@@ -259,7 +264,7 @@ def run_folder_names_outside_layout(root=REPO):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
                     id(node) not in docstrings):
                 text = node.value
-                if text in RUN_FOLDER_NAMES or _FILE_NAME.search(text):
+                if text in RUN_FOLDER_NAMES or _FILE_NAME.match(text):
                     bad.append(f"{os.path.relpath(path, root)}:{node.lineno}: {text!r}")
     return bad
 
@@ -276,7 +281,7 @@ def gin_state_uses(root=REPO):
                     node.value.id == "gin") and node.attr not in GIN_DECLARATIVE:
                 bad.append(f"{os.path.relpath(path, root)}:{node.lineno}: gin.{node.attr}")
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(
-                    "gin") and node.module != "gin.config_parser":
+                    "gin") and module not in GIN_REGISTRY_READERS:
                 bad.append(f"{os.path.relpath(path, root)}:{node.lineno}: from {node.module} "
                            "import ...")
     return bad

@@ -3,19 +3,18 @@
 `describe(path)` parses one config, builds both players through gin (`training.build_model`) and
 returns what the README's table shows for it; `markdown_table` renders rows; `tools/config_table.py`
 prints the table for every config (`docs/configs.md` holds its output). Scores are the Robust GAN
-paper's (IS / FID, Tables 1-3); a config without a number in its tables says why.
+paper's (IS / FID, Tables 1-3, from `rgan_tf.study.paper`); a config without a number in its
+tables says why.
 """
 import collections
-import glob
 import os
 
-import gin
 import keras
 import numpy as np
 
-from rgan_tf import launch
-
-CONFIG_DIR = "gin_configs"
+from rgan_tf import config
+from rgan_tf import training
+from rgan_tf.study import paper
 
 DATA_SETS = {
     "cifar10": "CIFAR-10 32x32", "stl10": "STL-10 48x48", "celeba": "CelebA 64x64",
@@ -47,6 +46,66 @@ BASELINES = {
 
 # Config -> (the paper's row, IS, FID); "-" where the paper gives no such number.
 PaperRow = collections.namedtuple("PaperRow", ["row", "inception_score", "fid"])
+_NOT_IN_TABLES = PaperRow("not in the paper's tables", "-", "-")
+
+
+def _table1(row, model, data_set):
+    return PaperRow(row, *paper.TABLE1[(model, data_set)])
+
+
+def _table2(row, model):
+    return PaperRow(row, *paper.TABLE2[model])
+
+
+def _table3(row, family, variant):
+    return PaperRow(row, paper.TABLE3[family][variant], "-")
+
+
+PAPER_ROWS = {
+    "cifar10/dcgan": _table1(f"Table 1 DCGAN (Table 3 baseline: IS {paper.TABLE3['dcgan']['off']})",
+                             "dcgan", "cifar10"),
+    "cifar10/dcgan_rgan": _table3("Table 3 DCGAN, both robust", "dcgan", "both"),
+    "cifar10/wgan_gp": _table3("Table 3 WGAN-GP baseline", "wgan_gp", "off"),
+    "cifar10/wgan_gp_rgan": _table3("Table 3 WGAN-GP, both robust", "wgan_gp", "both"),
+    "cifar10/wgan_gp_resnet": _table1("Table 1 WGAN-GP-res; Table 3 baseline", "wgan_gp_res",
+                                      "cifar10"),
+    "cifar10/wgan_gp_resnet_rgan": _table1("Table 1 RGAN (WGAN-GP-res); Table 3 both robust",
+                                           "rgan_wgan_gp_res", "cifar10"),
+    "cifar10/sngan": PaperRow("not in the paper's tables (SNGAN paper, standard CNN: IS 7.42, "
+                              "FID 29.3)", "-", "-"),
+    "cifar10/sngan_rgan": _NOT_IN_TABLES,
+    "cifar10/sngan_resnet": _table1("Table 1 SNGAN", "sngan", "cifar10"),
+    "cifar10/sngan_resnet_rgan": _NOT_IN_TABLES,
+    "cifar10/bwgan": _table1("Table 1 BWGAN; Table 3 baseline", "bwgan", "cifar10"),
+    "cifar10/bwgan_rgan": _table3("Table 3 BWGAN, both robust", "bwgan", "both"),
+    "cifar10/sngan_cond": _table2("Table 2 SNGAN (conditional)", "sngan_cond"),
+    "cifar10/sngan_cond_rgan": _table2("Table 2 RGAN (SNGAN)", "rgan_sngan_cond"),
+    "stl10/dcgan": _table1("Table 1 DCGAN, STL-10", "dcgan", "stl10"),
+    "stl10/dcgan_rgan": _NOT_IN_TABLES,
+    "stl10/wgan_gp": _NOT_IN_TABLES,
+    "stl10/wgan_gp_rgan": _NOT_IN_TABLES,
+    "stl10/wgan_gp_resnet": _table1("Table 1 WGAN-GP-res, STL-10", "wgan_gp_res", "stl10"),
+    "stl10/wgan_gp_resnet_rgan": _table1("Table 1 RGAN (WGAN-GP-res), STL-10", "rgan_wgan_gp_res",
+                                         "stl10"),
+    "stl10/sngan": PaperRow("not in the paper's tables (SNGAN paper, standard CNN: IS 8.28, "
+                            "FID 53.1)", "-", "-"),
+    "stl10/sngan_rgan": _NOT_IN_TABLES,
+    "stl10/sngan_resnet": _table1("Table 1 SNGAN, STL-10", "sngan", "stl10"),
+    "stl10/sngan_resnet_rgan": _NOT_IN_TABLES,
+    "stl10/bwgan": PaperRow("not reported (did not converge on STL-10, footnote 3)", "-", "-"),
+    "stl10/bwgan_rgan": PaperRow("not reported (did not converge on STL-10, footnote 3)", "-",
+                                 "-"),
+    "celeba/dcgan": PaperRow("Figure 6 samples only", "-", "-"),
+    "celeba/dcgan_rgan": PaperRow("Figure 6 samples only", "-", "-"),
+    "celeba/wgan_gp": PaperRow("Figure 6 samples only", "-", "-"),
+    "celeba/wgan_gp_rgan": PaperRow("Figure 6 samples only", "-", "-"),
+    "mnist/dcgan": PaperRow("not a paper data set", "-", "-"),
+    "mnist/dcgan_rgan": PaperRow("not a paper data set", "-", "-"),
+    "digits/dcgan": PaperRow("not a paper data set (offline default)", "-", "-"),
+    "digits/dcgan_rgan": PaperRow("not a paper data set (offline default)", "-", "-"),
+}
+
+Row = collections.namedtuple("PaperRow", ["row", "inception_score", "fid"])
 _NOT_IN_TABLES = PaperRow("not in the paper's tables", "-", "-")
 PAPER_ROWS = {
     "cifar10/dcgan": PaperRow("Table 1 DCGAN (Table 3 baseline: IS 5.70)", "5.77", "42.18"),
@@ -95,12 +154,13 @@ Row = collections.namedtuple("Row", [
 
 
 def shipped_configs():
-    """Names `<data set>/<config>` of every gin file under `gin_configs/`: data sets and
-    baselines in the order of `DATA_SETS` and `BASELINES` (unknown ones last, by name), each
+    """Names `<data set>/<config>` of every gin file directly under `gin_configs/<data set>/`
+    (the study's own families under `gin_configs/study/<scale>/` are not baselines): data sets
+    and baselines in the order of `DATA_SETS` and `BASELINES` (unknown ones last, by name), each
     robust config right after its baseline."""
-    paths = glob.glob(os.path.join(launch.repo_path(CONFIG_DIR), "*", "*.gin"))
-    names = [os.path.splitext(os.path.relpath(p, launch.repo_path(CONFIG_DIR)))[0]
-             for p in paths]
+    prefix = config.CONFIG_DIR + "/"
+    names = [os.path.splitext(path[len(prefix):])[0]
+             for path in config.shipped_configs("*/*.gin")]
     data_sets, baselines = list(DATA_SETS), list(BASELINES)
 
     def order(name):
@@ -128,18 +188,19 @@ def describe(name):
     Raises:
       ValueError: `name` is not a shipped config or has no entry in the tables above.
     """
-    path = launch.repo_path(os.path.join(CONFIG_DIR, name + ".gin"))
-    if not os.path.isfile(path):
-        raise ValueError(f"No gin config {name!r} under {CONFIG_DIR}/ (known: "
-                         f"{', '.join(shipped_configs())}).")
+    try:
+        path = config.find_config(f"{config.CONFIG_DIR}/{name}.gin")
+    except FileNotFoundError:
+        raise ValueError(f"No gin config {name!r} under {config.CONFIG_DIR}/ (known: "
+                         f"{', '.join(shipped_configs())}).") from None
     baseline = baseline_name(name)
     if baseline not in BASELINES or name not in PAPER_ROWS:
-        raise ValueError(f"{name} has no entry in rgan_tf.zoo.BASELINES / PAPER_ROWS; add one.")
-    from rgan_tf import training  # after launch: registers every configurable
-    launch.parse_gin([path], ["build_model.jit_compile = False"])
+        raise ValueError(f"{name} has no entry in rgan_tf.study.zoo.BASELINES / PAPER_ROWS; add "
+                         "one.")
+    config.parse_gin([path], ["build_model.jit_compile = False"])
     keras.backend.clear_session()
     model = training.build_model()
-    robust = gin.query_parameter("RobustGAN.robust")
+    robust = model.robust
     generator, discriminator = (trainable_count(model.generator),
                                 trainable_count(model.discriminator))
     del model
