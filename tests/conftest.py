@@ -9,6 +9,12 @@ import pytest  # noqa: E402
 
 LATENT_DIM = 8
 IMAGE_SHAPE = (8, 8, 1)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def repo_path(relative):
+    """A path inside this checkout (tools, docs, shipped configs)."""
+    return os.path.join(REPO, relative)
 
 
 def tiny_generator(latent_dim=LATENT_DIM, num_classes=None, batch_norm=True):
@@ -55,7 +61,7 @@ def copy_model(model):
 
 @pytest.fixture(autouse=True)
 def fresh_gin_config():
-    """Each test starts and ends with an empty, unlocked gin config (`launch.parse_gin` locks
+    """Each test starts and ends with an empty, unlocked gin config (`config.parse_gin` locks
     the config it parses, and bindings must not leak from one test into another)."""
     gin.clear_config()
     yield

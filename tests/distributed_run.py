@@ -119,7 +119,7 @@ def train_entry(args, strategy):
     data set with the global batch."""
     import tempfile
 
-    from rgan_tf import launch, training
+    from rgan_tf import config, training
 
     bindings = [
         "dataset.image_size = 8", "dcgan_generator.image_size = 8",
@@ -129,7 +129,7 @@ def train_entry(args, strategy):
         f"train.checkpoint_every = {args.steps}", "train.sample_every = 0", "train.verbose = 0",
         f"build_model.jit_compile = {bool(args.jit)}",
         f"build_model.sync_batch_norm = {bool(args.sync_bn)}"]
-    launch.parse_gin([launch.repo_path("gin_configs/digits/dcgan_rgan.gin")], bindings)
+    config.parse_gin(["gin_configs/digits/dcgan_rgan.gin"], bindings)
     with tempfile.TemporaryDirectory() as model_dir:
         model = training.train(model_dir, strategy=strategy)
     weights = model.generator.get_weights() + model.discriminator.get_weights()

@@ -16,7 +16,6 @@
 violation of a tree (e.g. an older checkout) without failing.
 """
 import ast
-import collections
 import os
 import re
 import sys

@@ -1,7 +1,7 @@
-"""figures and their tools: every figure tool writes a PNG (Fig. 2 curves from metrics.jsonl,
-Fig. 4 eps sweep from run folders, Fig. 5 t-SNE from a trained run); curves keep the later record
-of a step evaluated twice. Sample grids (Fig. 6) are tools/sample.py's, tested in test_sample.py
-(`test_grid_and_files`)."""
+"""figures (drawn from records only) and the figure tools (run folders read by rgan_tf.assess):
+every figure tool writes a PNG (Fig. 2 curves from metrics.jsonl, Fig. 4 eps sweep from run
+folders, Fig. 5 t-SNE from a trained run); curves keep the later record of a step evaluated twice.
+Sample grids (Fig. 6) are tools/sample.py's, tested in test_sample.py (`test_grid_and_files`)."""
 import json
 
 import gin
@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rgan_tf import classifiers, figures, launch
+from rgan_tf import assess
+from rgan_tf import config
+from rgan_tf import figures
+from rgan_tf.evaluation import domain_classifiers
 from test_training import CONFIG, run_tool, tiny
 
 
@@ -51,13 +54,28 @@ def test_plot_metrics_tool_draws_the_curves_of_several_runs(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     width, height = png_size(output)
     assert width > 4 * 400 and height > 300  # four panels: IS, FID, G loss, D
-    figures.plot_metrics([tmp_path / "baseline"], str(tmp_path / "one.png"))
+    assess.plot_metrics([str(tmp_path / "baseline")], str(tmp_path / "one.png"))
     assert png_size(tmp_path / "one.png")[0] > 1000
     write_jsonl(tmp_path / "empty" / "metrics.jsonl", [{"note": "no scores"}])
     with pytest.raises(ValueError, match="No IS or FID"):
-        figures.plot_metrics([tmp_path / "empty"], str(tmp_path / "none.png"))
+        assess.plot_metrics([str(tmp_path / "empty")], str(tmp_path / "none.png"))
     with pytest.raises(ValueError, match="No metrics.jsonl"):
-        figures.plot_metrics([tmp_path / "missing"], str(tmp_path / "x.png"))
+        assess.plot_metrics([str(tmp_path / "missing")], str(tmp_path / "x.png"))
+
+
+def test_figures_draw_from_records_alone(tmp_path):
+    # No file is read: the records, rows and point sets are the whole input.
+    output = figures.plot_metrics({"a": curve_records(), "b": curve_records(0.5)},
+                                  str(tmp_path / "curves.png"))
+    assert png_size(output)[0] > 4 * 400
+    rows = [{"eps_z": z, "eps_x": x, "robust": robust, "metric": "is5k", "value": value}
+            for z, x, robust, value in ((0.01, 2.3, "both", 5.0), (0.1, 2.3, "both", 5.5),
+                                        (0.01, 8.0, "both", 4.5), (0.01, 2.3, "off", 4.0))]
+    assert png_size(figures.plot_eps_sweep(rows, str(tmp_path / "sweep.png")))[0] > 800
+    points = np.random.default_rng(0).normal(size=(20, 3))
+    panels = [("a vs b", ("a", points), ("b", points + 1.0))]
+    assert png_size(figures.plot_tsne(panels, str(tmp_path / "tsne.png")))[0] > 300
+    assert not list(tmp_path.glob(".*tmp*")), "temporary files left behind"
 
 
 def fake_run(folder, eps_z, eps_x, value, robust="both", metric="is5k"):
@@ -77,7 +95,7 @@ def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path):
              for i, eps_x in enumerate((0.5, 4.0))]
     runs += [fake_run(tmp_path / "seed1", 0.01, 2.3, 7), fake_run(tmp_path / "base", 0.01, 2.3,
                                                                   4, robust="off")]
-    rows = figures.sweep_points(runs)
+    rows = assess.sweep_points(runs)
     assert rows[0] == {"run": "z0", "eps_z": 0.001, "eps_x": 2.3, "robust": "both",
                        "metric": "is5k", "value": 5.0}  # the latest step, the largest count
     output = tmp_path / "fig4.png"
@@ -92,7 +110,7 @@ def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path):
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("figures")
-    launch.run_training([CONFIG], tiny(2), str(folder / "run"))
+    config.run_training([CONFIG], tiny(2), str(folder / "run"))
     yield folder / "run"
     gin.clear_config()
 
@@ -109,18 +127,18 @@ def test_tsne_tool_on_pixels(trained_run, tmp_path):
 
 def test_tsne_panels_on_classifier_features(trained_run, tmp_path):
     path = str(tmp_path / "standin")
-    classifiers.export_classifier(classifiers.build_standin_inception(
+    domain_classifiers.export_classifier(domain_classifiers.build_standin_inception(
         image_size=32, num_classes=10, feature_dim=16), path)
-    panels = figures.tsne_panels([str(trained_run)], num_points=30, eps_z=0.5,
-                                 classifier=path, log=lambda message: None)
+    panels = assess.tsne_panels([str(trained_run)], num_points=30, eps_z=0.5,
+                                classifier=path, log=lambda message: None)
     assert [title.split(" (")[0] for title, _, _ in panels] == [
         "input noise", "worst distributions", "real vs run"]
     (_, (_, normal_z), (_, worst_z)), (_, (_, worst_real), (_, worst_fake)) = panels[:2]
     assert normal_z.shape == worst_z.shape == (30, 16)  # the tiny config's latent_dim
     np.testing.assert_allclose(np.linalg.norm(worst_z - normal_z, axis=1), 0.5, rtol=1e-4)
     assert worst_real.shape == worst_fake.shape == (30, 16)  # classifier features
-    output = figures.plot_tsne([str(trained_run)], str(tmp_path / "t.png"), num_points=30,
-                               classifier=path, log=lambda message: None)
+    output = assess.plot_tsne([str(trained_run)], str(tmp_path / "t.png"), num_points=30,
+                              classifier=path, log=lambda message: None)
     assert png_size(output)[0] > 3 * 300
     with pytest.raises(ValueError, match="needs a classifier"):
-        figures.plot_tsne([str(trained_run)], str(tmp_path / "u.png"), classifier=None)
+        assess.plot_tsne([str(trained_run)], str(tmp_path / "u.png"), classifier=None)

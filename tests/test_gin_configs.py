@@ -11,16 +11,17 @@ import gin
 import keras
 import pytest
 
-from rgan_tf import launch
+from conftest import REPO, repo_path
+from rgan_tf import config
 
-CONFIG_DIR = launch.repo_path("gin_configs")
-CONFIGS = sorted(os.path.relpath(path, launch.REPO_ROOT)
+CONFIG_DIR = repo_path("gin_configs")
+CONFIGS = sorted(os.path.relpath(path, REPO)
                  for path in glob.glob(os.path.join(CONFIG_DIR, "*", "*.gin")))
 ROBUST_CONFIGS = [path for path in CONFIGS if path.endswith("_rgan.gin")]
 
 
 def parsed_lines(path):
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     return {line.strip() for line in gin.config_str().splitlines()
             if line.strip() and not line.startswith("#")}
 
@@ -81,14 +82,14 @@ def test_config_parses_and_names_its_paper_row(path):
     lines = parsed_lines(path)
     assert any(line.startswith("build_model.build_generator") for line in lines)
     assert any(line.startswith("dataset.source") for line in lines)
-    with open(launch.repo_path(path)) as config:
+    with open(repo_path(path)) as config:
         header = config.read().split("\n\n")[0]
     assert header.startswith("#") and ("paper" in header or "Paper" in header), header
 
 
 @pytest.mark.parametrize("path", ROBUST_CONFIGS)
 def test_robust_config_adds_only_robust_settings(path):
-    with open(launch.repo_path(path)) as config:
+    with open(repo_path(path)) as config:
         assert f"include '{baseline_of(path)}'" in config.read()
     baseline = parsed_lines(baseline_of(path))
     robust = parsed_lines(path)
@@ -100,7 +101,7 @@ def test_robust_config_adds_only_robust_settings(path):
 
 def test_cifar10_robust_settings_are_the_papers():
     for path in ["gin_configs/cifar10/dcgan_rgan.gin", "gin_configs/cifar10/wgan_gp_rgan.gin"]:
-        launch.parse_gin([launch.repo_path(path)], [])
+        config.parse_gin([repo_path(path)], [])
         assert gin.query_parameter("RobustGAN.lam") == 0.1
         assert gin.query_parameter("RobustGAN.eps_z") == 0.01
         assert gin.query_parameter("RobustGAN.eps_x") == 4.0
@@ -111,7 +112,7 @@ def test_robust_radius_keeps_the_papers_per_pixel_size(path):
     # eps_x = 4 at 32x32x3 is an RMS of 4 / sqrt(3072) per entry; at H x W x 3 the same RMS is
     # 4 sqrt(H W 3 / 3072): 6 at 48x48, 8 at 64x64.
     side = IMAGE_SIZES[path.split("/")[1]]
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     assert gin.query_parameter("RobustGAN.lam") == 0.1
     assert gin.query_parameter("RobustGAN.eps_z") == 0.01
     assert gin.query_parameter("RobustGAN.eps_x") == pytest.approx(
@@ -121,7 +122,7 @@ def test_robust_radius_keeps_the_papers_per_pixel_size(path):
 @pytest.mark.parametrize("name", sorted(REFERENCE_SETTINGS))
 def test_baseline_matches_its_reference_settings(name):
     steps, d_steps, multiplier, loss, penalty, _ = REFERENCE_SETTINGS[name]
-    launch.parse_gin([launch.repo_path(f"gin_configs/{name}.gin")], [])
+    config.parse_gin([repo_path(f"gin_configs/{name}.gin")], [])
     assert gin.query_parameter("train.steps") == steps
     assert gin.query_parameter("train.batch_size") == 64
     assert query("RobustGAN.d_steps", 1) == d_steps
@@ -138,7 +139,7 @@ def test_baseline_matches_its_reference_settings(name):
 def test_learning_rate_decays_to_zero_over_each_optimizers_updates(path):
     # A Keras schedule counts its own optimizer's updates: the discriminator's optimizer updates
     # d_steps times per generator iteration, so its linear decay spans steps * d_steps updates.
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     steps = gin.query_parameter("train.steps")
     d_steps = query("RobustGAN.d_steps", 1)
     decayed = []
@@ -161,7 +162,7 @@ def test_learning_rate_decays_to_zero_over_each_optimizers_updates(path):
 
 def test_bwgan_binds_one_data_constant_to_loss_and_penalty():
     for data_set, norm in (("cifar10", 28.0), ("stl10", 44.0)):
-        launch.parse_gin([launch.repo_path(f"gin_configs/{data_set}/bwgan.gin")], [])
+        config.parse_gin([repo_path(f"gin_configs/{data_set}/bwgan.gin")], [])
         assert query("banach_wasserstein_loss.gamma") == norm
         assert query("bwgan_penalty.gamma") == norm
         assert query("bwgan_penalty.weight") == norm
@@ -170,20 +171,20 @@ def test_bwgan_binds_one_data_constant_to_loss_and_penalty():
 
 
 def test_conditional_sngan_binds_ten_classes_everywhere():
-    launch.parse_gin([launch.repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")], [])
+    config.parse_gin([repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")], [])
     for name in ("RobustGAN", "sngan_resnet_generator", "sngan_resnet_discriminator"):
         assert query(f"{name}.num_classes") == 10
 
 
 def test_celeba_wgan_gp_uses_a_layer_norm_critic():
-    launch.parse_gin([launch.repo_path("gin_configs/celeba/wgan_gp.gin")], [])
+    config.parse_gin([repo_path("gin_configs/celeba/wgan_gp.gin")], [])
     assert gin.query_parameter("dcgan_discriminator.normalization") == "layer"
     assert gin.query_parameter("dcgan_generator.latent_dim") == 128
     assert gin.query_parameter("discriminator/keras.optimizers.Adam.beta_1") == 0.0
 
 
 def test_wgan_gp_matches_its_reference_settings():
-    launch.parse_gin([launch.repo_path("gin_configs/cifar10/wgan_gp.gin")], [])
+    config.parse_gin([repo_path("gin_configs/cifar10/wgan_gp.gin")], [])
     assert gin.query_parameter("RobustGAN.d_steps") == 5
     assert gin.query_parameter("gradient_penalty.weight") == 10.0
     assert gin.query_parameter("generator/keras.optimizers.Adam.learning_rate") == 1e-4
@@ -192,13 +193,13 @@ def test_wgan_gp_matches_its_reference_settings():
 
 def test_unknown_parameter_is_an_error():
     with pytest.raises(ValueError, match="no_such_parameter"):
-        launch.parse_gin([launch.repo_path("gin_configs/digits/dcgan.gin")],
+        config.parse_gin([repo_path("gin_configs/digits/dcgan.gin")],
                          ["train.no_such_parameter = 3"])
 
 
 def test_missing_config_file_is_an_error():
     with pytest.raises(FileNotFoundError, match="not_there.gin"):
-        launch.parse_gin(["gin_configs/not_there.gin"], [])
+        config.parse_gin(["gin_configs/not_there.gin"], [])
 
 
 # Small enough to run every config's real architecture on two CPU cores: a real batch of 2 per
@@ -232,7 +233,7 @@ def test_conditional_config_trains_on_labelled_data_through_the_launcher(
         "sngan_resnet_generator.channels = 1", "sngan_resnet_discriminator.channels = 1",
         "sngan_resnet_generator.ch = 8", "sngan_resnet_discriminator.ch = 8"]
     model_dir = str(tmp_path / "run")
-    model = launch.run_training([launch.repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")],
+    model = config.run_training([repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")],
                                 bindings, model_dir)
     assert model.num_classes == 10 and model.robust == "both"
     assert int(model.d_optimizer.iterations.numpy()) == 2
@@ -252,7 +253,7 @@ def test_config_trains_two_steps_through_the_launcher(path, tmp_path, without_gr
     start, cpu = time.perf_counter(), time.process_time()
     keras.backend.clear_session()
     with tfds.testing.mock_data(num_examples=16):
-        model = launch.run_training([launch.repo_path(path)], SMOKE_BINDINGS, model_dir)
+        model = config.run_training([repo_path(path)], SMOKE_BINDINGS, model_dir)
     print(f"{path}: two steps in {time.perf_counter() - start:.1f} s "
           f"({time.process_time() - cpu:.1f} s CPU)")
     assert int(model.g_optimizer.iterations.numpy()) == 2

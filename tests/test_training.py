@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rgan_tf import launch
+from rgan_tf import config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "gin_configs", "digits", "dcgan_rgan.gin")
@@ -55,7 +55,7 @@ def train_tool(model_dir, bindings, *args, **kwargs):
 
 
 def train_in_process(model_dir, bindings):
-    launch.parse_gin([CONFIG], bindings)
+    config.parse_gin([CONFIG], bindings)
     from rgan_tf import training
     return training.train(str(model_dir))
 
