@@ -5,12 +5,12 @@ Importing this module imports every module that registers gin configurables (arc
 losses, penalties, `RobustGAN`, the data set, the `train` entry, `MetricsCallback`), so any config
 can name them.
 
-Configs are found through gin's own search path (`gin.add_config_file_search_path`), never by
-changing the working directory: a name such as `gin_configs/cifar10/dcgan.gin` (on the command
-line, or in a config's `include` line) resolves against the working directory first, then against
-each folder of `config_roots()`, the folders that hold the shipped `gin_configs/`: the installed
-package (`pip install .` copies them into `rgan_tf/gin_configs/`) and, in a source checkout, the
-checkout's root.
+Configs are found through gin's own search path, never by changing the working directory. A
+config file given to `parse_gin` is taken as it is when it exists, else looked up as a shipped
+name (`gin_configs/cifar10/dcgan.gin`) under `config_roots()`, the folders that hold the shipped
+`gin_configs/`: the installed package (`pip install .` copies them into `rgan_tf/gin_configs/`)
+and, in a source checkout, the checkout's root. A config's `include` lines resolve against the
+same roots first, then against the working directory.
 
 This module and `rgan_tf.training` (which saves the operative config with a run) are the only ones
 that read or change gin's global config.
@@ -46,9 +46,20 @@ def config_roots():
 
 
 def _add_search_paths():
-    for root in config_roots():
+    """Puts `config_roots()` at the front of gin's search path (once per process).
+
+    At the front, not at the end where `gin.add_config_file_search_path` puts them: gin tries its
+    paths in order, the working directory first, and for a name not found there its
+    package-resource reader looks the name's folder up as a Python package, which fails with a
+    TypeError when that folder is a namespace package, e.g. a checkout's `gin_configs/` while the
+    checkout is on `sys.path` and the working directory is elsewhere (gin-config 0.5.0,
+    `resource_reader._parse_config_path` reads `spec.origin`, None for a namespace package).
+    With the roots first, every shipped name is found before that reader runs.
+    """
+    prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+    for root in reversed(config_roots()):
         if root not in _SEARCH_PATHS_ADDED:
-            gin.add_config_file_search_path(root)
+            prefixes.insert(0, root)
             _SEARCH_PATHS_ADDED.add(root)
 
 

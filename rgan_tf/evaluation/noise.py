@@ -27,12 +27,6 @@ Z_STREAM, DIRECTION_STREAM = 0, 1
 _COMPILED = weakref.WeakKeyDictionary()
 
 
-def radius_name(kind, eps):
-    """The suffix of a metric under perturbed inputs: `radius_name("worst", 0.5)` ->
-    `"_worst_eps0.5"`."""
-    return f"_{kind}_eps{float(eps):g}"
-
-
 def check_radius(eps):
     """`eps` as a float; ValueError unless it is a finite number >= 0."""
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not math.isfinite(eps) or (
