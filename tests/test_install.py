@@ -7,6 +7,7 @@ installed again and nothing is downloaded; the checkout is copied first, so the 
 files in it.
 """
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -48,21 +49,21 @@ def test_pip_install_then_configs_commands_and_the_default_job_from_elsewhere(tm
     elsewhere.mkdir()
     shipped = sorted(os.path.relpath(path, REPO) for path in glob.glob(
         os.path.join(REPO, "gin_configs", "**", "*.gin"), recursive=True))
-    code = ("import os, rgan_tf\n"
+    code = ("import json, rgan_tf\n"
             "from rgan_tf import config\n"
-            "print(rgan_tf.__file__)\n"
             "names = config.shipped_configs()\n"
             "for name in names:\n"
             "    config.find_config(name)\n"
             "    config.parse_gin([name], [])\n"
-            "print(' '.join(names))\n")
-    location, names = _run([python, "-c", code], elsewhere).strip().splitlines()[-2:]
-    assert location.startswith(str(venv)), location  # the installed copy, not the checkout
-    assert names.split() == shipped
+            "print(json.dumps({'file': rgan_tf.__file__, 'names': names}))\n")
+    found = json.loads(_run([python, "-c", code], elsewhere).strip().splitlines()[-1])
+    assert found["file"].startswith(str(venv)), found["file"]  # the installed copy
+    assert found["names"] == shipped
 
     for command in COMMANDS:
         assert (bin_dir / command).is_file(), command
-    assert "--gin_file" in _run([str(bin_dir / "rgan-train"), "--helpfull"], elsewhere)
+    table = _run([str(bin_dir / "rgan-config-table"), "--config=digits/dcgan_rgan"], elsewhere)
+    assert "| `digits/dcgan_rgan` |" in table
 
     # The default job (its config, data and model), two steps.
     _run([str(bin_dir / "rgan-train"), "--gin_bindings=train.steps = 2",
