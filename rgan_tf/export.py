@@ -14,8 +14,15 @@ rebuilds the model from the former (through gin, `rgan_tf.config`) and restores 
                   (only with `with_discriminator=True`)
 
 `sample(n, seed)` draws exactly `RobustGAN.sample(n, seed)`'s images. The module also carries
-`latent_dim`, `num_classes` (0: unconditional) and `step` as variables, and the run's operative
-config under `assets.extra/`.
+`latent_dim`, `num_classes` (0: unconditional), `step` and `sampling` (the mode) as variables, and
+the run's operative config under `assets.extra/`.
+
+The generator computes as the model does outside training (`rgan_tf.sampling`): from the moving
+average of its weights when the run kept one, and in the run's sampling mode. In "batch_stats" mode
+(the WGAN-GP configs) batch norm normalizes with the statistics of the batch fed to
+`serving_default`, so an image depends on the other noise vectors of its batch (feed batches of
+100, as the reference did); `sample(n, seed)` generates in batches of 100. The serving functions
+write no variable in either mode.
 """
 import os
 import shutil
@@ -25,7 +32,7 @@ import tensorflow as tf
 
 from rgan_tf import config
 from rgan_tf import files
-from rgan_tf import rng
+from rgan_tf import sampling as sampling_lib
 from rgan_tf import training
 from rgan_tf.run import checkpoints as checkpoints_lib
 from rgan_tf.run import layout
@@ -38,11 +45,14 @@ class ServingModule(tf.Module):
     def __init__(self, model, step=0, with_discriminator=False):
         super().__init__(name="rgan_generator")
         self.generator = model.generator
+        self.ema_weights = list(model.ema_weights)  # empty: the generator's own weights
+        self._sampling = model.sampling
         self.conditional = model.num_classes is not None
         self._latent_dim, self._num_classes = model.latent_dim, model.num_classes or 0
         self.latent_dim = tf.Variable(model.latent_dim, trainable=False, name="latent_dim")
         self.num_classes = tf.Variable(model.num_classes or 0, trainable=False, name="num_classes")
         self.step = tf.Variable(step, dtype=tf.int64, trainable=False, name="step")
+        self.sampling = tf.Variable(model.sampling, trainable=False, name="sampling")
         image_spec = tf.TensorSpec([None] + list(model.image_shape), tf.float32, name="images")
         z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
         label_spec = tf.TensorSpec([None], tf.int32, name="label")
@@ -80,25 +90,21 @@ class ServingModule(tf.Module):
 
     def _generate(self, z, label=None):
         inputs = z if label is None else [z, label]
-        return tf.cast(self.generator(inputs, training=False), tf.float32)
+        return tf.cast(sampling_lib.generate(self.generator, inputs, self._sampling,
+                                             self.ema_weights or None), tf.float32)
 
     def _discriminate(self, images, label=None):
         inputs = images if label is None else [images, label]
         return tf.cast(tf.reshape(self.discriminator(inputs, training=False), [-1]), tf.float32)
 
     def _sample(self, n, seed):
-        z = sample_noise(n, seed, self._latent_dim)
+        z = sampling_lib.sample_noise(n, seed, self._latent_dim)
+        batch_size = sampling_lib.batch_size_for(self._sampling)
         if not self.conditional:
-            return {"images": self._generate(z)}
+            return {"images": sampling_lib.in_batches(self._generate, z, None, batch_size)}
         labels = tf.range(n, dtype=tf.int32) % self._num_classes
-        return {"images": self._generate(z, labels), "labels": labels}
-
-
-def sample_noise(n, seed, latent_dim):
-    """The noise `RobustGAN.sample(n, seed)` draws: z ~ N(0, I), `[n, latent_dim]` float32."""
-    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    return tf.random.stateless_normal(tf.stack([tf.cast(n, tf.int32), latent_dim]), seed,
-                                      alg=rng.ALGORITHM)
+        return {"images": sampling_lib.in_batches(self._generate, z, labels, batch_size),
+                "labels": labels}
 
 
 def _to_uint8(images):
@@ -211,8 +217,8 @@ def export_run(model_dir, export_dir, checkpoint=None, with_discriminator=False,
         config_text = handle.read()
     info = {"model_dir": os.path.abspath(model_dir), "step": step,
             "latent_dim": model.latent_dim, "num_classes": model.num_classes,
-            "image_shape": list(model.image_shape),
-            "signatures": sorted(module.signatures())}
+            "image_shape": list(model.image_shape), "sampling": model.sampling,
+            "ema_decay": model.ema_decay, "signatures": sorted(module.signatures())}
     path = save_module(module, export_dir, overwrite, info=info, config_text=config_text)
     log(f"Exported step {step} of {model_dir} to {path} (signatures: "
         f"{', '.join(sorted(module.signatures()))}).")
@@ -231,8 +237,8 @@ def check_export_dir(export_dir):
 
 class ExportedGenerator:
     """An exported generator (`tools/export.py`) with the attributes
-    `rgan_tf.evaluation.noise.NoiseImages` needs: `latent_dim`, `num_classes`, `step`,
-    `image_shape` and `generate(z, labels)`."""
+    `rgan_tf.evaluation.noise.NoiseImages` and the evaluation record need: `latent_dim`,
+    `num_classes`, `step`, `image_shape`, `sampling`, `ema_decay` and `generate(z, labels)`."""
 
     def __init__(self, export_dir):
         check_export_dir(export_dir)
@@ -240,6 +246,8 @@ class ExportedGenerator:
         self.latent_dim = int(self.loaded.latent_dim.numpy())
         self.num_classes = int(self.loaded.num_classes.numpy()) or None
         self.step = int(self.loaded.step.numpy())
+        self.sampling = sampling_lib.exported_sampling(self.loaded)
+        self.ema_decay = export_info(export_dir).get("ema_decay")
         self._generate = self.loaded.signatures["serving_default"]
         self.image_shape = tuple(self._generate.structured_outputs["images"].shape[1:])
 
@@ -249,3 +257,10 @@ class ExportedGenerator:
         if self.num_classes:
             feed["label"] = tf.convert_to_tensor(labels, tf.int32)
         return self._generate(**feed)["images"]
+
+
+def export_info(export_dir):
+    """The export's `assets.extra/rgan_tf_export.json` (`export_run`'s `info`), or {} for an
+    export without one."""
+    path = layout.export_info(export_dir)
+    return files.read_json(path) if os.path.isfile(path) else {}

@@ -1,152 +1,109 @@
-"""Samples of a trained generator, from a restored run or a loaded export, the same way: z ~ N(0, I)
-from a seed as `RobustGAN.sample` draws it, labels cycling through the chosen classes; written as
-a PNG grid, a folder of PNG files or an `.npz` (`sample_to_file`, what `tools/sample.py` does).
-"""
-import os
+"""How a trained generator makes images outside training: which normalization statistics it uses,
+which weights (live or their exponential moving average), and in which batches.
 
-import numpy as np
+Sampling modes (`RobustGAN.sampling`):
+  - "moving_average": batch norm normalizes with its moving averages (Keras' inference mode).
+  - "batch_stats": batch norm normalizes with the statistics of the batch being generated, as
+    Gulrajani et al.'s `tflib` batch norm always does (`tflib/ops/batchnorm.py` lines 51-52: with
+    `is_training=None`, the WGAN-GP scripts' call, it runs the training-mode fused batch norm);
+    their Inception Scores were computed on batches of 100 (`gan_cifar.py` lines 160-164,
+    `gan_cifar_resnet.py` lines 323-328). Outputs then depend on the batch they are generated in,
+    so `sample` generates in batches of `SAMPLING_BATCH`.
+
+Batch-statistics generation is a training-mode call whose state updates are discarded
+(`keras.Layer.stateless_call`): no variable is written, so sampling never moves the moving
+averages, and an exported SavedModel holds no assignment in its serving functions. Any other
+training-mode behaviour of a layer (dropout; none in the shipped generators) would be on as well.
+
+Weights: with an exponential moving average of the generator's trainable weights
+(`RobustGAN.ema_decay`), images come from the averaged weights and the live generator's
+non-trainable variables (batch norm's moving statistics), as adler-j/bwgan's `EMAHelper` (which
+averages the trainable variables only) and compare_gan do.
+"""
 import tensorflow as tf
 
-from rgan_tf import export
-from rgan_tf import files
-from rgan_tf import images as images_lib
+from rgan_tf import rng
 
-SAMPLE_FORMATS = ("grid", "files", "npz")
-
-
-def class_labels(classes, num_samples, num_classes):
-    """int32 labels `[num_samples]`: `classes` repeated in turn (default: every class).
-
-    Raises:
-      ValueError: classes for an unconditional model, or a class outside `[0, num_classes)`.
-    """
-    if not num_classes:
-        if classes:
-            raise ValueError("This generator is unconditional; it takes no classes.")
-        return None
-    classes = list(range(num_classes)) if not classes else [int(c) for c in classes]
-    bad = [c for c in classes if not 0 <= c < num_classes]
-    if bad:
-        raise ValueError(f"Classes {bad} are outside [0, {num_classes}) for this generator.")
-    return np.resize(np.asarray(classes, np.int32), num_samples)
+SAMPLING_MODES = ("moving_average", "batch_stats")
+#: Images per generator call in "batch_stats" mode (the reference's Inception Score batches).
+SAMPLING_BATCH = 100
 
 
-class Sampler:
-    """Samples from a restored `RobustGAN` or a loaded export, the same way: z ~ N(0, I) from
-    `seed` as `RobustGAN.sample` draws it, and labels from `class_labels`."""
-
-    def __init__(self, model=None, loaded=None):
-        if (model is None) == (loaded is None):
-            raise ValueError("Give a model or a loaded export.")
-        self.model, self.loaded = model, loaded
-        if model is not None:
-            self.latent_dim, self.num_classes = model.latent_dim, model.num_classes or 0
-        else:
-            self.latent_dim = int(loaded.latent_dim.numpy())
-            self.num_classes = int(loaded.num_classes.numpy())
-
-    @classmethod
-    def from_export(cls, export_dir):
-        """A sampler of the SavedModel at `export_dir`."""
-        export.check_export_dir(export_dir)
-        return cls(loaded=tf.saved_model.load(export_dir))
-
-    def sample(self, num_samples, seed=0, classes=None):
-        """`(images float32 [n, H, W, C] in [-1, 1], labels int32 [n] or None)`."""
-        if not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"The number of samples must be an integer >= 1, got {num_samples!r}.")
-        labels = class_labels(classes, num_samples, self.num_classes)
-        z = export.sample_noise(num_samples, seed, self.latent_dim)
-        label = None if labels is None else tf.constant(labels)
-        if self.model is not None:
-            images = self.model.generate(z, label)
-        else:
-            feed = {"z": z} if label is None else {"z": z, "label": label}
-            images = self.loaded.signatures["serving_default"](**feed)["images"]
-        return np.asarray(images, np.float32), labels
+def check_sampling(mode):
+    if mode not in SAMPLING_MODES:
+        raise ValueError(f"Unknown sampling mode {mode!r}; choose one of {SAMPLING_MODES}.")
 
 
-def sample_format(output, fmt=None):
-    """The sample format for `output`: `fmt` if given, else from the name (`.png`: grid,
-    `.npz`: npz, anything else: a folder of PNG files)."""
-    if fmt is not None:
-        if fmt not in SAMPLE_FORMATS:
-            raise ValueError(f"Unknown sample format {fmt!r}; choose one of {SAMPLE_FORMATS}.")
-        return fmt
-    extension = os.path.splitext(output)[1].lower()
-    return {".png": "grid", ".npz": "npz"}.get(extension, "files")
-
-
-def write_samples(images, labels, output, fmt=None, overwrite=False):
-    """Writes samples as a PNG grid, a folder of PNG files or an `.npz` (`images` float32 in
-    [-1, 1], `labels` int32 for a conditional model); never replaces files unless `overwrite`.
-
-    Returns:
-      The paths written.
-    """
-    fmt = sample_format(output, fmt)
-    check_output(output, fmt, overwrite)
-    if fmt == "files":
-        os.makedirs(output, exist_ok=True)
-        paths = []
-        for index, image in enumerate(images_lib.to_uint8(images)):
-            suffix = "" if labels is None else f"_class{int(labels[index])}"
-            paths.append(images_lib.save_png(image, os.path.join(
-                output, f"sample_{index:05d}{suffix}.png")))
-        return paths
-    if fmt == "grid":
-        return [images_lib.save_grid(images, output)]
-    arrays = {"images": np.asarray(images, np.float32)}
-    if labels is not None:
-        arrays["labels"] = np.asarray(labels, np.int32)
-    with files.atomic_path(output, suffix=".npz") as temporary:
-        np.savez(temporary, **arrays)
-    return [output]
-
-
-def check_output(output, fmt, overwrite=False):
-    """Refuses to replace an existing output (a non-empty folder for "files") unless
-    `overwrite`."""
-    if fmt == "files":
-        export.check_output_dir(output, overwrite)
-    elif os.path.exists(output) and not overwrite:
-        raise ValueError(f"{output} exists; pass --overwrite to replace it.")
-
-
-def sample_to_file(output, model_dir=None, export_dir=None, checkpoint=None, num_samples=64,
-                   seed=0, classes=None, fmt=None, overwrite=False, log=print):
-    """Writes samples of a run folder's or an export's generator: what `tools/sample.py` does.
+def generate(generator, inputs, mode="moving_average", weights=None):
+    """Images of `generator` outside training.
 
     Args:
-      output: a `.png` grid, an `.npz`, or a folder of PNG files (`sample_format`).
-      model_dir: a run folder (give this or `export_dir`).
-      export_dir: a SavedModel written by `tools/export.py`.
-      checkpoint: with `model_dir`: a step, `ckpt-<step>` or a path; default the latest.
-      num_samples: how many samples.
-      seed: seed of the noise (as `RobustGAN.sample`).
-      classes: classes for a conditional model (cycled); default every class.
-      fmt: "grid", "files" or "npz"; default from `output`.
-      overwrite: replace an existing output.
-      log: where the summary line goes.
+      generator: a built `keras.Model`.
+      inputs: its inputs (`z` or `[z, label]`).
+      mode: "moving_average" or "batch_stats" (see the module docstring).
+      weights: values for `generator.trainable_variables` (e.g. their moving average), or None
+        for the generator's own.
 
     Returns:
-      The paths written.
+      The generator's output for `inputs`; no variable is changed.
     """
-    if (model_dir is None) == (export_dir is None):
-        raise ValueError("Give exactly one of --model_dir and --export_dir.")
-    if export_dir is not None and checkpoint is not None:
-        raise ValueError("--checkpoint goes with --model_dir, not --export_dir.")
-    try:
-        classes = [int(c) for c in classes or []]
-    except ValueError:
-        raise ValueError(f"--classes must be integers, got {classes}.") from None
-    fmt = sample_format(output, fmt)
-    check_output(output, fmt, overwrite)  # before the (slow) model build
-    if model_dir is not None:
-        sampler = Sampler(model=export.load_run(model_dir, checkpoint, log=log)[0])
-    else:
-        sampler = Sampler.from_export(export_dir)
-    images, labels = sampler.sample(num_samples, seed, classes)
-    paths = write_samples(images, labels, output, fmt, overwrite)
-    log(f"Wrote {len(images)} samples to {output} ({fmt}, {len(paths)} file(s)).")
-    return paths
+    check_sampling(mode)
+    if mode == "moving_average" and weights is None:
+        return generator(inputs, training=False)
+    trainable = [v.value for v in (generator.trainable_variables if weights is None
+                                   else weights)]
+    non_trainable = [v.value for v in generator.non_trainable_variables]
+    outputs, _ = generator.stateless_call(trainable, non_trainable, inputs,
+                                          training=mode == "batch_stats")
+    return outputs
+
+
+def in_batches(generate_fn, z, labels=None, batch_size=None):
+    """`generate_fn(z, labels)` over consecutive batches of `batch_size` rows, concatenated.
+
+    Args:
+      generate_fn: `(z [b, latent_dim], labels [b] or None) -> images [b, H, W, C]`.
+      z: float32 `[n, latent_dim]`.
+      labels: int32 `[n]` or None.
+      batch_size: rows per call (the last call takes the rest); None: one call for all rows.
+
+    Returns:
+      float32 images `[n, H, W, C]`. Works eagerly and inside a `tf.function` (dynamic `n`).
+    """
+    if batch_size is None:
+        return generate_fn(z, labels)
+    n = tf.shape(z)[0]
+    num_batches = (n + batch_size - 1) // batch_size
+    images = tf.TensorArray(tf.float32, size=num_batches, infer_shape=False)
+
+    def body(index, images):
+        start = index * batch_size
+        stop = tf.minimum(start + batch_size, n)
+        part = None if labels is None else labels[start:stop]
+        return index + 1, images.write(index, tf.cast(generate_fn(z[start:stop], part),
+                                                       tf.float32))
+
+    _, images = tf.while_loop(lambda index, _: index < num_batches, body,
+                              [tf.constant(0), images])
+    return images.concat()
+
+
+def sample_noise(n, seed, latent_dim):
+    """The noise `RobustGAN.sample(n, seed)` draws: z ~ N(0, I), `[n, latent_dim]` float32."""
+    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    return tf.random.stateless_normal(tf.stack([tf.cast(n, tf.int32), latent_dim]), seed,
+                                      alg=rng.ALGORITHM)
+
+
+def batch_size_for(mode):
+    """Rows per generator call that `in_batches` should use in sampling `mode`."""
+    check_sampling(mode)
+    return SAMPLING_BATCH if mode == "batch_stats" else None
+
+
+def exported_sampling(loaded):
+    """The sampling mode of a SavedModel loaded from `rgan_tf.export` ("moving_average" for an
+    export that predates the mode)."""
+    if not hasattr(loaded, "sampling"):
+        return "moving_average"
+    return loaded.sampling.numpy().decode()

@@ -1,9 +1,11 @@
 """The gin entry `train`: build the configured GAN, fit it, and keep a run folder.
 
-The run folder (`model_dir`, laid out by `rgan_tf.run.layout`) gets checkpoints (running again
-with the same folder resumes), the operative config, TensorBoard logs and sample grids, written by
-the callbacks of `rgan_tf.run.callbacks`. This module is the one place (with `rgan_tf.config`,
-which parses configs) that reads gin's global state: the operative config it saves with the run.
+The run folder (`model_dir`, laid out by `rgan_tf.run.layout`) gets checkpoints (players,
+optimizers, the step counter `RobustGAN.step_counter` and the generator's moving average if on;
+running again with the same folder resumes), the operative config, TensorBoard logs and sample
+grids, written by the callbacks of `rgan_tf.run.callbacks`. This module is the one place (with
+`rgan_tf.config`, which parses configs) that reads gin's global state: the operative config it
+saves with the run.
 """
 import contextlib
 import math

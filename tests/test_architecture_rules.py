@@ -33,7 +33,7 @@ LAZY_IMPORTS = ("matplotlib", "sklearn", "tensorflow_datasets", "tensorflow_hub"
 # (the public API) sits on top.
 CORE = "core"
 LAYERS = (CORE, "architectures", "data", "evaluation", "figures", "run", "training", "config",
-          "benchmark", "export", "sampling", "assess", "study", "cli", "api")
+          "benchmark", "export", "samples", "assess", "study", "cli", "api")
 
 # Modules that may read or change gin's global config (parse, query, operative config); the
 # rest of the package uses gin only for `configurable`, `register`, `external_configurable` and

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from test_training import tiny, train_tool
+from conftest import tiny, train_tool
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from conftest import IMAGE_SHAPE, copy_model, tiny_discriminator, tiny_generator
 from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.architectures import spectral_norm
 from rgan_tf.robust_gan import RobustGAN
 
 BATCH = 8
@@ -28,17 +29,21 @@ def batches(seed=0, epochs=3):
     return tf.data.Dataset.from_tensor_slices(images[order]).batch(BATCH, drop_remainder=True)
 
 
-def make_gan(models, jit_compile=False):
+def make_gan(models, jit_compile=False, ema_decay=0.9):
     generator, discriminator = models
-    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0)
+    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0,
+                      ema_decay=ema_decay)
     model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
                   jit_compile=jit_compile)
     return model
 
 
 def weights(model):
+    """Every variable a resume must bring back: players, optimizers, the generator's moving
+    average and the step counter."""
     return [np.asarray(v) for v in model.generator.weights + model.discriminator.weights
-            + model.g_optimizer.variables + model.d_optimizer.variables]
+            + model.g_optimizer.variables + model.d_optimizer.variables
+            + list(model.ema_weights) + [model.step_counter]]
 
 
 def assert_equal_weights(a, b):
@@ -83,6 +88,32 @@ def test_restore_brings_back_players_optimizers_and_step(tiny_models, tmp_path):
     assert other.g_optimizer.iterations.numpy() == 0
     assert checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore(path) == 3
     assert_equal_weights(model, other)
+
+
+def test_an_older_checkpoint_without_step_counter_or_average_restores_with_notes(tiny_models,
+                                                                                 tmp_path):
+    model = make_gan(tiny_models, ema_decay=None)
+    model.fit(batches(), steps_per_epoch=3, epochs=1, verbose=0)
+    # As the library wrote it before the step counter and the moving average existed.
+    tf.train.CheckpointManager(checkpoints_lib.build_checkpoint(model, without={"step"}),
+                               str(tmp_path), 1).save(checkpoint_number=3)
+    messages = []
+    other = make_gan(fresh_models(seed=3), ema_decay=0.9)
+    assert checkpoints_lib.RunCheckpoints(other, str(tmp_path),
+                                          log=messages.append).restore_latest() == 3
+    assert int(other.step_counter.numpy()) == int(other.g_optimizer.iterations.numpy()) == 3
+    assert any("no step counter" in message for message in messages)
+    assert any("no moving average" in message for message in messages)
+    for average, weight in zip(other.ema_weights, model.generator.trainable_variables):
+        np.testing.assert_array_equal(average, weight)
+
+
+def test_a_checkpoint_with_an_average_is_refused_by_a_model_without(tiny_models, tmp_path):
+    model = make_gan(tiny_models, ema_decay=0.9)
+    train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
+    with pytest.raises(checkpoints_lib.CheckpointError, match="bind RobustGAN.ema_decay"):
+        checkpoints_lib.RunCheckpoints(make_gan(tiny_models, ema_decay=None),
+                                       str(tmp_path)).restore_latest()
 
 
 def test_saving_the_same_step_twice_writes_once(tiny_models, tmp_path):
@@ -158,13 +189,47 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tiny_models, tmp_p
 
 
 def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
-    model = make_gan(tiny_models)
+    model = make_gan(tiny_models, ema_decay=None)
     train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
     keras.utils.set_random_seed(0)
     other = RobustGAN(tiny_generator(latent_dim=4), tiny_discriminator(), robust="off")
     other.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=False)
     with pytest.raises(checkpoints_lib.CheckpointError, match="does not fit this model"):
         checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore_latest()
+
+
+def sn_discriminator(old_layout):
+    """The tiny discriminator with spectrally normalized layers: Keras' `SpectralNormalization`
+    wrapper (rgan_tf 0.1's layout) or `rgan_tf`'s own SN layers."""
+    image = keras.Input(IMAGE_SHAPE)
+    if old_layout:
+        conv = keras.layers.SpectralNormalization(keras.layers.Conv2D(8, 3, 2, padding="same"))
+        logits = keras.layers.SpectralNormalization(keras.layers.Dense(1, dtype="float32"))
+    else:
+        conv, logits = spectral_norm.SNConv2D(8, 3, 2), spectral_norm.SNDense(1, dtype="float32")
+    h = keras.layers.Flatten()(keras.layers.LeakyReLU(0.2)(conv(image)))
+    return keras.Model(image, logits(h))
+
+
+def test_checkpoint_of_keras_spectral_normalization_is_refused_with_one_message(tmp_path):
+    keras.utils.set_random_seed(0)
+    old = make_gan((tiny_generator(), sn_discriminator(old_layout=True)))
+    train_to(old, checkpoints_lib.RunCheckpoints(old, str(tmp_path)), 0, 1)
+    keras.utils.set_random_seed(0)
+    new = make_gan((tiny_generator(), sn_discriminator(old_layout=False)))
+    checkpoints = checkpoints_lib.RunCheckpoints(new, str(tmp_path), log=lambda _: None)
+    message = "written with Keras' SpectralNormalization layer"
+    with pytest.raises(checkpoints_lib.CheckpointError, match=message):
+        checkpoints.restore_latest()  # resume, and export's and evaluation's load_run
+    with pytest.raises(checkpoints_lib.CheckpointError, match=message):
+        checkpoints.restore(str(tmp_path / "ckpt-1"))  # load_run with an explicit checkpoint
+    assert checkpoints.restored is None and checkpoints.step() == 0
+    # The new layout itself round-trips.
+    train_to(new, checkpoints_lib.RunCheckpoints(new, str(tmp_path / "new")), 0, 1)
+    keras.utils.set_random_seed(1)
+    again = make_gan((tiny_generator(), sn_discriminator(old_layout=False)))
+    assert checkpoints_lib.RunCheckpoints(again, str(tmp_path / "new")).restore_latest() == 1
+    assert_equal_weights(new, again)
 
 
 WRITER = textwrap.dedent("""

@@ -15,7 +15,8 @@ NUM_CLASSES, FEATURE_DIM = 10, 16
 def standin_path(tmp_path_factory):
     """The stand-in Inception, saved the way a local copy of the module would sit on disk."""
     path = str(tmp_path_factory.mktemp("models") / "inception_copy")
-    module = domain_classifiers.build_standin_inception(num_classes=NUM_CLASSES, feature_dim=FEATURE_DIM)
+    module = domain_classifiers.build_standin_inception(num_classes=NUM_CLASSES,
+                                                        feature_dim=FEATURE_DIM)
     tf.saved_model.save(module, path)
     return path
 

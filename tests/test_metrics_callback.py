@@ -1,5 +1,6 @@
 """rgan_tf.run.metrics_callback: `MetricsCallback` during training writes metrics.jsonl,
-metrics.png and TensorBoard events, on the run's own data; bad settings are refused."""
+metrics.png and TensorBoard events, on the run's own data, with the sampling mode and moving
+average in each record; bad settings are refused."""
 import glob
 import json
 import os
@@ -9,11 +10,11 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from conftest import CONFIG, tiny
 from rgan_tf import config
 from rgan_tf.run import metrics_callback
 from rgan_tf.run import operative_config
 from test_assess import tiny_run  # noqa: F401  (the fixture)
-from test_training import CONFIG, tiny
 
 
 def _event_tags(folder):
@@ -33,11 +34,14 @@ def test_metrics_callback_writes_jsonl_plot_and_tensorboard(tiny_run, tmp_path):
         4, "train.callbacks = [@MetricsCallback]", "MetricsCallback.every = 2",
         "MetricsCallback.num_samples = 50", f"MetricsCallback.classifier = '{classifier}'",
         f"MetricsCallback.cache_dir = '{cache}'", "MetricsCallback.robustness_radii = [0.5]",
-        "MetricsCallback.d_num_images = 40"), str(folder))
+        "MetricsCallback.d_num_images = 40", "RobustGAN.sampling = 'batch_stats'",
+        "RobustGAN.ema_decay = 0.9"), str(folder))
     records = [json.loads(line) for line in open(folder / "metrics.jsonl")]
     assert [record["step"] for record in records] == [2, 4]  # the end was step 4: not twice
     for record in records:
         assert record["origin"] == "callback" and record["real_split"] == "test"
+        assert (record["sampling"], record["sampling_batch"], record["ema_decay"]) == (
+            "batch_stats", 50, 0.9)
         for name in ("is50", "fid50", "is50_worst_eps0.5", "fid50_worst_eps0.5",
                      "g_loss_worst_eps0.5", "g_loss_random_eps0.5", "d_loss_train",
                      "d_loss_heldout", "d_gap", "d_sensitivity_eps2.3"):

@@ -1,6 +1,6 @@
 """rgan_tf.study / tools/reproduce.py: experiments run end to end at `tiny` scale, write their
-tables and figures, skip finished runs, carry the paper's numbers (kept once), and report exactly
-what tools/evaluate.py measures on the same run folder."""
+tables and figures, skip finished runs, carry the paper's numbers, and report exactly what
+tools/evaluate.py measures on the same run folder."""
 import csv
 import json
 import os
@@ -10,15 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_tool
 from rgan_tf import config
 from rgan_tf.run import layout
-from rgan_tf.study import paper
 from rgan_tf.study import plans
 from rgan_tf.study import reproduce
 from rgan_tf.study import tables
-from rgan_tf.study import zoo
-from test_training import run_tool
 
 
 def test_mean_interval_is_the_95_percent_t_interval():
@@ -28,19 +25,6 @@ def test_mean_interval_is_the_95_percent_t_interval():
     assert half == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5)
     mean, half = tables.mean_interval([5.0])
     assert mean == 5.0 and np.isnan(half)
-
-
-def test_paper_numbers_match_method_md_and_the_config_table_reads_them():
-    assert paper.TABLE1[("rgan_wgan_gp_res", "cifar10")] == ("8.25", "19.79")
-    assert paper.TABLE1[("dcgan", "stl10")] == ("7.36", "53.23")
-    assert paper.TABLE2["rgan_sngan_cond"] == ("8.65", "17.2")
-    assert [paper.score(paper.TABLE3["dcgan"][v]) for v in plans.VARIANTS] == [
-        5.70, 5.76, 5.80, 6.02, 6.11]
-    # The config table shows the same numbers, from the same place.
-    assert zoo.PAPER_ROWS["cifar10/dcgan_rgan"].inception_score == paper.TABLE3["dcgan"]["both"]
-    assert zoo.PAPER_ROWS["cifar10/sngan_cond"][1:] == paper.TABLE2["sngan_cond"]
-    assert (paper.LAM, paper.EPS_Z, paper.EPS_X) == (0.1, 0.01, 4.0)
-    assert paper.scaled_eps_x(32, 1) == 2.3 and paper.scaled_eps_x(48, 3) == 6.0
 
 
 def test_every_experiment_lists_distinct_runs_with_the_robust_binding():
@@ -105,6 +89,18 @@ def test_paper_scale_runs_parse_with_the_shipped_configs():
     assert "sngan_cond_cifar10_both_s0" in names and "dcgan_celeba_off_s0" in names
 
 
+@pytest.mark.parametrize("family,dataset,eps_x", [
+    ("dcgan", "cifar10", 4.0), ("wgan_gp_res", "stl10", 4.0), ("dcgan", "stl10", 4.0),
+    ("dcgan", "celeba", 8.0)])
+def test_paper_scale_radius_is_the_robust_configs(family, dataset, eps_x):
+    # STL-10 keeps CIFAR-10's eps_x = 4 (as gin_configs/stl10/*_rgan.gin); CelebA the per-pixel
+    # 8 of gin_configs/celeba/*_rgan.gin; the digits study the per-pixel 2.3.
+    run = plans.make_run(family, dataset, "both", 0, "paper")
+    assert f"RobustGAN.eps_x = {eps_x}" in run.bindings
+    assert "RobustGAN.eps_x = 2.3" in plans.make_run(family, dataset, "both", 0,
+                                                          "small").bindings
+
+
 def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
     summary = reproduce.reproduce("table1", "paper", str(tmp_path), seeds=[0, 1], dry_run=True)
     out = capsys.readouterr().out
@@ -113,15 +109,47 @@ def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
     assert not os.listdir(tmp_path)
 
 
+def test_readme_dry_run_command_works_as_written(tmp_path):
+    # README: `python tools/reproduce.py --experiment=fig3 --scale=small --dry_run`, no folder.
+    command = [sys.executable, os.path.join(REPO, "tools", "reproduce.py"), "--experiment=fig3",
+               "--scale=small", "--dry_run"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300,
+                            cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = plans.experiment_runs("fig3", "small", [0])
+    for run in runs:
+        assert f"# {run.name} (to run)" in result.stdout
+        assert f"--model_dir=OUTPUT_DIR/runs/{run.name}" in result.stdout
+    assert result.stdout.count("tools/train.py") == len(runs) == 2
+    assert "0 run(s) trained, 0 skipped." in result.stdout
+    assert not os.listdir(tmp_path)  # a dry run writes nothing
+    # Without --dry_run the folder is needed: one clear error, nothing written.
+    result = subprocess.run(command[:-1], capture_output=True, text=True, env=env, timeout=300,
+                            cwd=str(tmp_path))
+    assert result.returncode == 1 and "error: An output folder is needed" in result.stderr
+    assert "Traceback" not in result.stderr and not os.listdir(tmp_path)
+
+
 def _check_table(output_dir, experiment, rows):
+    """The table's rows are the means of the runs' records (done.json), per family and variant."""
     with open(os.path.join(output_dir, f"{experiment}.csv")) as handle:
         table = list(csv.DictReader(handle))
+    with open(os.path.join(output_dir, f"{experiment}_records.json")) as handle:
+        records = json.load(handle)
     assert len(table) == rows
     for row in table:
-        assert np.isfinite(float(row["is"])) and float(row["is"]) >= 1.0 - 1e-6
-        assert np.isfinite(float(row["fid"])) and float(row["fid"]) > 0
+        runs = [r for r in records
+                if (r["family"], r["variant"]) == (row["family"], row["variant"])]
+        assert runs and int(row["n"]) == len(runs)
+        for metric in ("is", "fid", "is_worst", "fid_worst"):
+            assert float(row[metric]) == pytest.approx(np.mean([r[metric] for r in runs]),
+                                                       rel=1e-12), (row, metric)
     with open(os.path.join(output_dir, f"{experiment}.md")) as handle:
-        assert handle.read().count("\n| ") == rows + 1  # header + rows
+        markdown = handle.read()
+    assert markdown.count("\n| ") == rows + 1  # header + rows
+    for row in table:  # one seed: the value alone, to two decimals
+        assert f"| {float(row['is']):.2f} | {float(row['fid']):.1f} |" in markdown
 
 
 def test_table3_tiny_end_to_end_then_skips_finished_runs(tmp_path):
@@ -137,6 +165,7 @@ def test_table3_tiny_end_to_end_then_skips_finished_runs(tmp_path):
         record = json.load(handle)
     assert record["step"] == plans.SCALE_SETTINGS["tiny"].steps_for("dcgan")
     assert record["protocol"] == reproduce.PROTOCOL and record["real_split"] == "test"
+    assert record["sampling"] == "moving_average"
     classifier = os.path.join(output_dir, "classifier_digits32")
     assert os.path.isdir(classifier)
 

@@ -2,6 +2,7 @@
 `rgan-bwgan-constants` command).
 
     python tools/bwgan_constants.py --source=tfds:cifar10
+    python tools/bwgan_constants.py --source=folder:../shared/data/cifar10/train --dequantize
 
 Flags and logic: `rgan_tf.cli.bwgan_constants` (needs rgan_tf installed: `pip install -e .`).
 """

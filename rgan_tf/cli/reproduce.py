@@ -6,6 +6,7 @@ interrupted and finished runs are skipped.
         --families=dcgan --output_dir=docs/study
     rgan-reproduce --experiment=table1 --scale=paper --seeds=0 --output_dir=repro/table1 \
         --dry_run
+    rgan-reproduce --experiment=fig3 --scale=small --dry_run   # list the runs
 """
 from absl import flags
 
@@ -19,9 +20,10 @@ FLAGS = flags.FLAGS
 def define_flags():
     flags.DEFINE_enum("experiment", None, plans.EXPERIMENTS, "Table or figure to reproduce.")
     flags.DEFINE_enum("scale", "small", plans.SCALES,
-                      "paper: shipped configs, Inception, 50k samples; small: digits, ~1 h on "
-                      "CPU; tiny: a few steps (CI).")
-    flags.DEFINE_string("output_dir", None, "Folder for runs, tables and figures.")
+                      "paper: shipped configs, Inception, 50k samples; small: every family on "
+                      "the offline digits data, CPU-sized; tiny: a few steps (CI).")
+    flags.DEFINE_string("output_dir", None,
+                        "Folder for runs, tables and figures (needed unless --dry_run).")
     flags.DEFINE_list("seeds", ["0"], "Training seeds, comma-separated.")
     flags.DEFINE_string("classifier", None,
                         "IS/FID classifier: 'inception' (default at paper scale) or a folder; "
@@ -30,7 +32,7 @@ def define_flags():
     flags.DEFINE_list("families", None, "table3/figures: only these baseline families "
                       f"(of {', '.join(plans.TABLE3_FAMILIES)}).")
     flags.DEFINE_boolean("dry_run", False, "Print the runs and their commands; train nothing.")
-    flags.mark_flags_as_required(["experiment", "output_dir"])
+    flags.mark_flags_as_required(["experiment"])
 
 
 def main(argv):

@@ -1,5 +1,5 @@
 """`rgan-sample` (tools/sample.py): writes N samples of a trained generator as a PNG grid, PNG
-files or an .npz (`rgan_tf.sampling.sample_to_file`).
+files or an .npz (`rgan_tf.samples.sample_to_file`).
 
     rgan-sample --model_dir=runs/digits_dcgan_rgan --output=grid.png
     rgan-sample --export_dir=exports/digits --num_samples=1000 --output=samples.npz
@@ -12,7 +12,7 @@ anything else: a folder of PNG files) unless --format says otherwise. The images
 """
 from absl import flags
 
-from rgan_tf import sampling
+from rgan_tf import samples
 from rgan_tf.cli import common
 
 FLAGS = flags.FLAGS
@@ -29,7 +29,7 @@ def define_flags():
                       "(cycled); default every class.")
     flags.DEFINE_string("output", None, "Output: a .png grid, an .npz, or a folder.",
                         required=True)
-    flags.DEFINE_enum("format", None, list(sampling.SAMPLE_FORMATS), "Overrides the format "
+    flags.DEFINE_enum("format", None, list(samples.SAMPLE_FORMATS), "Overrides the format "
                       "--output implies.")
     flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 
@@ -37,7 +37,7 @@ def define_flags():
 def main(argv):
     del argv
     try:
-        sampling.sample_to_file(
+        samples.sample_to_file(
             FLAGS.output, model_dir=FLAGS.model_dir, export_dir=FLAGS.export_dir,
             checkpoint=FLAGS.checkpoint, num_samples=FLAGS.num_samples, seed=FLAGS.seed,
             classes=FLAGS.classes, fmt=FLAGS.format, overwrite=FLAGS.overwrite)

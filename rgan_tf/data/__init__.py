@@ -57,6 +57,18 @@ with the global seed, so that order is reproducible when the global seed is the 
 sets it from the same seed). `shuffle_buffer` is unused for the in-memory sources, which are
 shuffled in full (only indices are shuffled).
 
+Dequantization (`dequantize=True`, for 8-bit sources: tfds, folder and uint8 npz): each pixel
+level `x` in 0..255 becomes `(x + u) / 128 - 1` with `u ~ U[0, 1)`, i.e. a uniform draw from the
+level's bin `[x / 128 - 1, (x + 1) / 128 - 1)` in [-1, 1): the reference pipelines' `x / 128 - 1 +
+U(0, 1/128)` (igul222/improved_wgan_training `gan_cifar_resnet.py` lines 194-195;
+pfnet-research/sngan_projection `datasets/cifar10.py` lines 20-21; adler-j/tensordata
+`cifar10.py` lines 122 and 163-164, used by BWGAN). Without it a level maps to `x / 127.5 - 1`
+(255 to exactly 1). The noise is added at the source's resolution, before any resize, and is a
+stateless function of `(seed, position in the stream)` (`rgan_tf.rng.stream_seed` with stream
+`DEQUANTIZE_STREAM`): the same seed gives the same noisy batches, a new epoch new noise, and
+`skip(n)` (resume) continues the uninterrupted stream exactly. It is a training option:
+evaluation reads real images with `dequantize=False`.
+
 Input checks: everything that would otherwise fail later, or silently train on wrong data, fails at
 the call with one `ValueError` (or `FileNotFoundError` for a missing path) saying what to fix.
 Accepted npz image dtypes are uint8 (read as 0..255) and float16/32/64 (must be finite and in
@@ -71,6 +83,7 @@ from rgan_tf.data import folder
 from rgan_tf.data import pipeline
 from rgan_tf.data import splits
 from rgan_tf.data import tfds
+from rgan_tf.data import transforms
 
 SOURCE_FORMS = checks.SOURCE_FORMS
 TFDS_STANDARD_SIZES = checks.TFDS_STANDARD_SIZES
@@ -78,6 +91,7 @@ IMAGE_EXTENSIONS = folder.IMAGE_EXTENSIONS
 CELEB_A_CROP = tfds.CELEB_A_CROP
 DIGITS_TEST_FRACTION = digits.DIGITS_TEST_FRACTION
 HOLDOUT_SEED = splits.HOLDOUT_SEED
+DEQUANTIZE_STREAM = transforms.DEQUANTIZE_STREAM
 
 #: The gin-configurable face of `pipeline.dataset` (`dataset.source = ...` in configs), called by
 #: the training entry. Library code calls `pipeline.dataset` with explicit arguments instead, so
@@ -86,4 +100,5 @@ dataset = gin.external_configurable(pipeline.dataset, name="dataset", module="rg
 dataset_spec = pipeline.dataset_spec
 
 __all__ = ["dataset", "dataset_spec", "pipeline", "SOURCE_FORMS", "TFDS_STANDARD_SIZES",
-           "IMAGE_EXTENSIONS", "CELEB_A_CROP", "DIGITS_TEST_FRACTION", "HOLDOUT_SEED"]
+           "IMAGE_EXTENSIONS", "CELEB_A_CROP", "DIGITS_TEST_FRACTION", "HOLDOUT_SEED",
+           "DEQUANTIZE_STREAM"]

@@ -9,6 +9,8 @@ def load_images(source, split, num_images, image_size=None, with_labels=False, s
                 data_kwargs=None, batch_size=256):
     """The first `num_images` images of `split` of `source` (shuffled with `seed`) as numpy arrays.
 
+    Images are read as they are (`dequantize=False` unless `data_kwargs` says otherwise).
+
     Args:
       source: the data source, as for `pipeline.dataset`.
       split: the split.
@@ -24,7 +26,8 @@ def load_images(source, split, num_images, image_size=None, with_labels=False, s
     """
     ds = pipeline.dataset(source=source, batch_size=batch_size, split=split,
                           image_size=image_size, with_labels=with_labels, shuffle=True,
-                          repeat=False, seed=seed, drop_remainder=False, **(data_kwargs or {}))
+                          repeat=False, seed=seed, drop_remainder=False,
+                          **{"dequantize": False, **(data_kwargs or {})})
     images, labels, count = [], [], 0
     for batch in ds:
         batch_images = batch[0] if with_labels else batch

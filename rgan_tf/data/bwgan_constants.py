@@ -13,9 +13,11 @@ from rgan_tf.data import pipeline
 
 
 def measure(source, split="train", image_size=None, num_images=50000, batch_size=500, p=2.0,
-            s=0.0, c=5.0):
+            s=0.0, c=5.0, dequantize=False, seed=0):
     """Mean `||F_s x||_p` and `||F_s x||_q` (q the dual exponent of p) over the first
-    `num_images` images of a split, in order.
+    `num_images` images of a split, in order (dequantized as `dataset(dequantize=True,
+    seed=seed)` when `dequantize`, as the reference estimates its constants on its dequantized
+    real batches).
 
     Args:
       source: a data source, as `dataset.source`.
@@ -26,6 +28,8 @@ def measure(source, split="train", image_size=None, num_images=50000, batch_size
       p: Lp exponent of the image space (`bwgan_penalty.p`).
       s: Sobolev order (`bwgan_penalty.s`).
       c: Sobolev frequency scale (`bwgan_penalty.c`).
+      dequantize: read the images as training does with `dataset.dequantize`.
+      seed: seed of the dequantization noise.
 
     Returns:
       `(lam, gamma, count)`: the two means and the number of images measured.
@@ -33,7 +37,8 @@ def measure(source, split="train", image_size=None, num_images=50000, batch_size
     q = penalties.dual_exponent(p)
     images = pipeline.dataset(source=source, split=split, image_size=image_size,
                               batch_size=min(batch_size, num_images), shuffle=False,
-                              repeat=False, drop_remainder=False)
+                              repeat=False, drop_remainder=False, dequantize=dequantize,
+                              seed=seed)
     totals, count = [0.0, 0.0], 0
     for batch in images:
         batch = batch[:num_images - count]

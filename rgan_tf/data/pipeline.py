@@ -20,7 +20,7 @@ from rgan_tf.data import transforms
 
 def dataset(source="digits", batch_size=64, split="train", image_size=None, with_labels=False,
             shuffle=True, repeat=True, seed=0, drop_remainder=True, shuffle_buffer=10_000,
-            data_dir=None, holdout=None):
+            data_dir=None, holdout=None, dequantize=False):
     """Batches of real images (and labels) from `source`.
 
     Args:
@@ -40,6 +40,9 @@ def dataset(source="digits", batch_size=64, split="train", image_size=None, with
       holdout: npz/folder (and digits): images held out as the "test" split, a fraction in (0, 1)
         or a count; None: digits holds out its last 20%, npz its `test_images` if any, folder
         nothing.
+      dequantize: map each 8-bit level `x` to `(x + U[0, 1)) / 128 - 1`, as the WGAN-GP ResNet,
+        SNGAN and BWGAN references do (see `rgan_tf.data`); deterministic given `seed`. Only for
+        8-bit sources (tfds, folder, uint8 npz).
 
     Returns:
       A prefetched `tf.data.Dataset` of float32 images `[B, H, W, C]` in [-1, 1], or of
@@ -54,17 +57,27 @@ def dataset(source="digits", batch_size=64, split="train", image_size=None, with
     image_size = checks.check_image_size(image_size)
     shuffle_buffer = checks.check_int("shuffle_buffer", shuffle_buffer, 1)
     seed = checks.check_int("seed", seed, None)
+    if not isinstance(dequantize, bool):
+        raise ValueError(f"dataset.dequantize must be True or False, got {dequantize!r}.")
+    if dequantize and kind == "digits":
+        raise ValueError("dataset.dequantize applies to 8-bit images (tfds, folder, uint8 npz); "
+                         "digits holds 17 grey levels as floats: leave dequantize False.")
     if kind == "tfds":
         if holdout is not None:
             raise ValueError(
                 f"dataset.holdout applies to digits, npz and folder sources; {source} has its own "
                 "splits: use split='test' or a slice such as 'train[90%:]'.")
         ds = tfds.dataset(argument, split, image_size, with_labels, shuffle, seed,
-                           shuffle_buffer, data_dir, batch_size, drop_remainder, repeat)
+                          shuffle_buffer, data_dir, batch_size, drop_remainder, repeat,
+                          dequantize)
     else:
         table = _table(kind, argument, holdout)
+        if dequantize and table.images is not None and table.images.dtype != np.uint8:
+            raise ValueError(f"dataset.dequantize applies to 8-bit images, but {source} holds "
+                             f"{table.images.dtype} images; store uint8 0..255 or leave "
+                             "dequantize False.")
         ds = _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed,
-                            batch_size, drop_remainder)
+                            batch_size, drop_remainder, dequantize)
     options = tf.data.Options()
     options.deterministic = True
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
@@ -129,7 +142,7 @@ def _order(count, shuffle, repeat, seed):
 
 
 def _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed, batch_size,
-                   drop_remainder):
+                   drop_remainder, dequantize=False):
     indices = table.select(split)
     if with_labels:
         if table.labels is None or np.any(table.labels[indices] < 0):
@@ -154,31 +167,37 @@ def _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed,
     if table.paths is None:
         images = tf.constant(table.images)
 
-        def make_batch(batch_positions):
+        def make_batch(batch_index, batch_positions):
             chosen = tf.gather(indices, batch_positions)
-            batch = transforms.resize(transforms.to_float(tf.gather(images, chosen)), image_size)
+            batch = tf.gather(images, chosen)
+            batch = (transforms.dequantize(batch, seed, batch_index) if dequantize
+                     else transforms.to_float(batch))
+            batch = transforms.resize(batch, image_size)
             if with_labels:
                 return batch, tf.gather(labels, chosen)
             return batch
 
-        return positions.batch(batch_size, drop_remainder=drop_remainder).map(
+        return positions.batch(batch_size, drop_remainder=drop_remainder).enumerate().map(
             make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     paths = tf.constant(table.paths)
 
-    def load(position):
+    def load(index, position):
         chosen = tf.gather(indices, position)
         image = tf.io.decode_image(tf.io.read_file(tf.gather(paths, chosen)), channels=0,
                                    dtype=tf.uint8, expand_animations=False)
         image = transforms.to_channels(image, channels)
         if image_size is None:
             image = tf.ensure_shape(image, (height, width, channels))
-        image = transforms.resize(transforms.to_float(image), image_size)
+        image = (transforms.dequantize(image, seed, index) if dequantize
+                 else transforms.to_float(image))
+        image = transforms.resize(image, image_size)
         image.set_shape((height, width, channels))
         if with_labels:
             return image, tf.gather(labels, chosen)
         return image
 
-    return positions.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(
-        batch_size, drop_remainder=drop_remainder)
+    loaded = positions.enumerate().map(load, num_parallel_calls=tf.data.AUTOTUNE,
+                                       deterministic=True)
+    return loaded.batch(batch_size, drop_remainder=drop_remainder)
 

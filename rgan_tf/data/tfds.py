@@ -59,7 +59,7 @@ def info(name, data_dir, image_size, with_labels):
 
 
 def dataset(name, split, image_size, with_labels, shuffle, seed, shuffle_buffer, data_dir,
-            batch_size, drop_remainder, repeat):
+            batch_size, drop_remainder, repeat, dequantize=False):
     """Batches of `tfds:<name>`'s images (and labels), as `rgan_tf.data.pipeline.dataset`."""
     import tensorflow_datasets as tfds  # heavy (seconds): imported when a TFDS source is read
     spec = info(name, data_dir, image_size, with_labels)
@@ -81,15 +81,17 @@ def dataset(name, split, image_size, with_labels, shuffle, seed, shuffle_buffer,
         ds = ds.repeat()
     feature, crop, size = spec["image"], spec["crop"], spec["size"]
 
-    def prepare(example):
+    def prepare(index, example):
         image = feature.decode_example(example["image"])
         if crop:
             image = tf.image.resize_with_crop_or_pad(image, crop, crop)
-        image = transforms.resize(transforms.to_float(image), size)
+        image = (transforms.dequantize(image, seed, index) if dequantize
+                 else transforms.to_float(image))
+        image = transforms.resize(image, size)
         image = tf.ensure_shape(image, spec["shape"])
         if with_labels:
             return image, tf.cast(example["label"], tf.int32)
         return image
 
-    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(
-        batch_size, drop_remainder=drop_remainder)
+    ds = ds.enumerate().map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder)

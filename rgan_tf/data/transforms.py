@@ -1,9 +1,16 @@
-"""Image maths of the data pipeline (TensorFlow): uint8 to [-1, 1], resizing, channel counts.
+"""Image maths of the data pipeline (TensorFlow): uint8 to [-1, 1] (plain or dequantized),
+resizing, channel counts.
 
 Resizing: area resampling when both sides shrink (box filter, antialiased), antialiased bilinear
 otherwise (area would make enlarged images blocky); results are clipped to [-1, 1].
 """
 import tensorflow as tf
+
+from rgan_tf import rng
+
+#: `rgan_tf.rng` stream of the dequantization noise, far above the train step's streams (8 per
+#: critic step), so the data never shares a stateless-RNG key with the model's draws.
+DEQUANTIZE_STREAM = 4095
 
 
 def to_float(images):
@@ -11,6 +18,18 @@ def to_float(images):
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 127.5 - 1.0
     return tf.cast(images, tf.float32)
+
+
+def dequantize(images, seed, position):
+    """uint8 `[..., H, W, C]` -> float32 `(x + u) / 128 - 1`, `u ~ U[0, 1)` per entry, in [-1, 1).
+
+    `u` is a stateless draw keyed by `(seed, position)`: `position` is the int64 index of the
+    image (or batch) in the stream, so the noise is reproducible and fresh at every position.
+    """
+    key = rng.stream_seed(seed, position, DEQUANTIZE_STREAM)
+    noise = tf.random.stateless_uniform(tf.shape(images), key, dtype=tf.float32,
+                                        alg=rng.ALGORITHM)
+    return (tf.cast(images, tf.float32) + noise) / 128.0 - 1.0
 
 
 def _resize_with(images, size, method):

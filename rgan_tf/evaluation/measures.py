@@ -116,9 +116,11 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
       The `rgan_tf.evaluation.metrics.evaluate` record (`is50k`, `is50k_std`, `fid50k`, `kid50k`
       and the protocol fields), plus `is50k_worst_eps<r>` (and `_std`), `fid50k_worst_eps<r>`,
       `g_loss`, `g_loss_worst_eps<r>`, `g_loss_random_eps<r>` for each radius, `noise_norm`,
-      `noise_seed`, `robustness_radii`, `loss_samples`, and the cost: `eval_seconds`,
-      `eval_cpu_seconds`, `eval_peak_rss_mib` (`eval_peak_gpu_mib` on a GPU; see
-      `rgan_tf.evaluation.resources.ResourceMeter`).
+      `noise_seed`, `robustness_radii`, `loss_samples`, how the images were made - `sampling`
+      (the generator's mode, `rgan_tf.sampling`; "batch_stats" adds `sampling_batch`, the images
+      per generator call, whose statistics normalize them) and `ema_decay` (None: the live
+      weights) - and the cost: `eval_seconds`, `eval_cpu_seconds`, `eval_peak_rss_mib`
+      (`eval_peak_gpu_mib` on a GPU; see `rgan_tf.evaluation.resources.ResourceMeter`).
     """
     radii = noise.check_radii(robustness_radii)
     if image_size is None:
@@ -147,8 +149,19 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
                                                      seed))
             record.update(robustness_radii=radii, loss_samples=loss_samples)
     record.update(noise_seed=int(seed), **({"noise_norm": norm} if norm else {}))
+    record.update(sampling_fields(model, min(batch_size, num_samples)))
     record.update(meter.fields("eval"))
     return record
+
+
+def sampling_fields(model, batch_size):
+    """The record fields that say how `model`'s images were made (see `evaluate_model`);
+    `batch_size`: images per generator call."""
+    mode = getattr(model, "sampling", "moving_average")
+    fields = {"sampling": mode, "ema_decay": getattr(model, "ema_decay", None)}
+    if mode == "batch_stats":
+        fields["sampling_batch"] = int(batch_size)
+    return fields
 
 
 def square_side(shape):
@@ -219,7 +232,7 @@ def sensitivity_name(eps):
 
 
 _SUMMARY_FIELDS = ("step", "num_fake", "num_real", "real_source", "real_split", "classifier",
-                   "resize", "eval_seconds", "eval_cpu_seconds", "eval_peak_rss_mib")
+                   "resize", "sampling", "eval_seconds", "eval_cpu_seconds", "eval_peak_rss_mib")
 
 
 def summary_line(record):

@@ -17,7 +17,7 @@ from rgan_tf.data import pipeline
 from rgan_tf.evaluation import classifiers as classifiers_lib
 from rgan_tf.evaluation import activations
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: source files enter the key by content (SHA-256), not size and mtime
 DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "rgan_tf", "real_stats")
 
 
@@ -48,19 +48,27 @@ def real_stats_key(source, split, num_samples, classifier, image_size=None, seed
     # A source that names a file or folder ("npz:/data/x.npz") also depends on its content.
     _, _, maybe_path = str(source).partition(":")
     if maybe_path and os.path.exists(os.path.expanduser(maybe_path)):
-        key["source_files"] = _files_stamp(os.path.expanduser(maybe_path))
+        key["source_files"] = _files_digest(os.path.expanduser(maybe_path))
     return key
 
 
-def _files_stamp(path):
-    """Count, total size and latest modification time of a file or of the files under a folder."""
+def _files_digest(path):
+    """Count and SHA-256 of the content of a file, or of every file under a folder (with their
+    relative names), so that any change to the data, even one that keeps sizes and modification
+    times, gives another key."""
     if os.path.isfile(path):
-        stats = [os.stat(path)]
+        files_ = [(os.path.basename(path), path)]
     else:
-        stats = [os.stat(os.path.join(folder, name)) for folder, _, names in os.walk(path)
-                 for name in names]
-    return {"files": len(stats), "bytes": sum(stat.st_size for stat in stats),
-            "mtime_ns": max((stat.st_mtime_ns for stat in stats), default=0)}
+        files_ = sorted((os.path.relpath(os.path.join(folder, name), path),
+                         os.path.join(folder, name))
+                        for folder, _, names in os.walk(path) for name in names)
+    digest = hashlib.sha256()
+    for relative, full in files_:
+        digest.update(f"{relative}\0{os.path.getsize(full)}\0".encode())
+        with open(full, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return {"files": len(files_), "sha256": digest.hexdigest()}
 
 
 def real_stats_path(key, cache_dir=None):
@@ -123,9 +131,10 @@ def real_features(classifier, source, split="train", num_samples=50000, batch_si
     if features is not None:
         return features
     if batches is None:
+        kwargs = {"dequantize": False, **(data_kwargs or {})}  # statistics of the data as it is
         batches = pipeline.dataset(source=source, batch_size=batch_size, split=split,
                                    image_size=image_size, shuffle=True, repeat=False, seed=seed,
-                                   drop_remainder=False, **(data_kwargs or {}))
+                                   drop_remainder=False, **kwargs)
     elif callable(batches):
         batches = batches()
     _, features = activations.collect_activations(batches, classifier, num_samples, verbose)

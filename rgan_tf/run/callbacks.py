@@ -31,8 +31,8 @@ def write_scalars(writer, values, step, prefix):
 
 
 def model_step(model):
-    """The run's step counter: generator iterations done."""
-    return int(model.g_optimizer.iterations.numpy())
+    """The run's step counter (`RobustGAN.step_counter`): train steps done."""
+    return int(model.step_counter.numpy())
 
 
 class SampleGrid(keras.callbacks.Callback):

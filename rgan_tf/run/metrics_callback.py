@@ -23,7 +23,8 @@ from rgan_tf.run import operative_config
 
 # Numeric record fields that describe the protocol: not worth a TensorBoard curve.
 _NOT_SCALARS = frozenset({"step", "num_fake", "num_real", "is_splits", "noise_seed",
-                          "loss_samples", "d_num_train", "d_num_heldout"})
+                          "loss_samples", "d_num_train", "d_num_heldout", "sampling_batch",
+                          "ema_decay"})
 
 
 @gin.configurable(denylist=["model_dir"])
@@ -55,7 +56,8 @@ class MetricsCallback(keras.callbacks.Callback):
       d_num_images: training and held-out images for them (each).
       heldout_split: the held-out split ("test"; bind `dataset.holdout` for npz/folder data).
       sensitivity_radii: radii of the real-image perturbation (None: `[eps_x]` of the model).
-      cache_dir: the real statistics' cache (None: `rgan_tf.metrics.DEFAULT_CACHE_DIR`).
+      cache_dir: the real statistics' cache (None:
+        `rgan_tf.evaluation.real_stats.DEFAULT_CACHE_DIR`).
       seed: seed of the evaluation's noise (the same batches at every evaluation).
       at_end: also evaluate when training ends (unless that step was just evaluated).
       plot: redraw `metrics.png`.

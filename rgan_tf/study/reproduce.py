@@ -35,6 +35,8 @@ from rgan_tf.study import tables
 PROTOCOL = 2
 #: The real statistics' cache and the small scale's classifier, inside `output_dir`.
 REAL_STATS_DIR = "real_stats"
+#: The folder a dry run without an output folder names in its commands.
+DRY_RUN_OUTPUT_DIR = "OUTPUT_DIR"
 SMALL_CLASSIFIER_DIR = "classifier_digits32"
 CLASSIFIER_STEPS = {"small": 600, "tiny": 100}
 
@@ -114,7 +116,8 @@ def train_and_evaluate(run, output_dir, scale, classifier, log=print):
               "is_worst": score("is", "worst"), "fid_worst": score("fid", "worst"),
               "worst_case_eps_z": radius, "num_samples": count,
               "num_real": result["num_real"], "real_split": result["real_split"],
-              "classifier": result["classifier"], "protocol": PROTOCOL}
+              "classifier": result["classifier"], "sampling": result["sampling"],
+              "ema_decay": result["ema_decay"], "protocol": PROTOCOL}
     if run.keep_all_checkpoints:
         curve = []
         for path in checkpoints_lib.list_checkpoints(layout.checkpoint_dir(folder)):
@@ -145,7 +148,8 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     Args:
       experiment: one of `plans.EXPERIMENTS`.
       scale: one of `plans.SCALES`.
-      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go.
+      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go; a dry
+        run may pass None (its commands then name the folder `OUTPUT_DIR`).
       seeds: training seeds.
       classifier: the IS/FID classifier spec; None: `default_classifier(scale, output_dir)`
         (trained there if missing).
@@ -161,7 +165,7 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
     if dry_run:
         for run in runs:
-            state = "done" if is_done(output_dir, run) else "to run"
+            state = "done" if output_dir and is_done(output_dir, run) else "to run"
             missing = []
             for path in run.gin_files:
                 try:
@@ -170,8 +174,11 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
                     missing.append(path)
             if missing:
                 state += f"; {missing[0]} is not in this checkout yet"
-            log(f"# {run.name} ({state})\n{run.command(output_dir)}")
+            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
         return summary
+    if not output_dir:
+        raise ValueError("An output folder is needed to run an experiment (--output_dir); only "
+                         "a dry run can do without one.")
     os.makedirs(output_dir, exist_ok=True)
     classifier = ensure_classifier(classifier or default_classifier(scale, output_dir), scale,
                                    log)
