@@ -21,7 +21,6 @@ from PIL import Image
 from rgan_tf import data
 
 
-
 @pytest.fixture(scope="module")
 def tfds():
     """TensorFlow Datasets; the test is skipped if it does not import."""
@@ -634,7 +633,7 @@ def test_dequantize_is_a_function_of_seed_and_stream_position(tmp_path):
                                   np.floor((ordered[2] + 1) * 128))
 
 
-def test_dequantize_folder_and_tfds_sources(tmp_path):
+def test_dequantize_folder_and_tfds_sources(tmp_path, tfds):
     rng = np.random.default_rng(2)
     for index in range(4):
         _write_image(str(tmp_path / "images" / f"{index}.png"),
