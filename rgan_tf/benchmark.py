@@ -18,26 +18,19 @@ import resource
 import statistics
 import time
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
+from rgan_tf import config
 from rgan_tf import distribute
 from rgan_tf import training
 
 TARGET_RATIO = 2.0
 
 
-def _query(name, default):
-    try:
-        return gin.query_parameter(name)
-    except ValueError:
-        return default
-
-
 def _robust_mode():
-    mode = _query("RobustGAN.robust", "both")
+    mode = config.query("RobustGAN.robust", "both")
     return "both" if mode == "off" else mode
 
 
@@ -118,23 +111,21 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
       `robust_images_per_sec`, `peak_memory_mb` (process RSS peak), `gpu_peak_memory_mb`
       (per variant, on GPU), the device, the XLA setting of each variant, and the settings.
     """
-    from rgan_tf import launch  # registers every configurable
-
     for name, value in (("steps", steps), ("warmup", warmup), ("repeats", repeats)):
         if not isinstance(value, int) or value < (0 if name == "warmup" else 1):
             raise ValueError(f"{name} must be an integer >= {0 if name == 'warmup' else 1}, "
                              f"got {value!r}.")
-    launch.parse_gin(gin_files, gin_bindings)
+    config.parse_gin(gin_files, gin_bindings)
     robust_mode = _robust_mode()
     if batch_size is None:
-        batch_size = _query("train.batch_size", 64)
+        batch_size = config.query("train.batch_size", 64)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
     strategy = distribute.make_strategy(strategy)
 
     variants = {}
     for name, mode in (("baseline", "off"), ("robust", robust_mode)):
-        launch.parse_gin(gin_files, list(gin_bindings) + [f"RobustGAN.robust = '{mode}'"])
+        config.parse_gin(gin_files, list(gin_bindings) + [f"RobustGAN.robust = '{mode}'"])
         keras.utils.set_random_seed(0)
         with strategy.scope():
             model = training.build_model()
@@ -144,7 +135,7 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
             model.fit(data, epochs=1, steps_per_epoch=warmup, verbose=0)
         variants[name] = dict(model=model, data=data, times=[], cpu_times=[],
                               gpu_peak=_gpu_peak_mb())
-    mixed_precision = _query("build_model.mixed_precision", None)
+    mixed_precision = config.query("build_model.mixed_precision", None)
 
     for _ in range(repeats):
         for variant in variants.values():

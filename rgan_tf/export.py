@@ -1,9 +1,9 @@
-"""Getting a trained generator out of a run folder: restored in Python, as a SavedModel that needs
-only TensorFlow to load, or as sample files.
+"""Getting a trained model out of a run folder: restored in Python (`load_run`), or as a
+SavedModel that needs only TensorFlow to load (`export_run`), and read back (`ExportedGenerator`).
 
-A run folder (`rgan_tf.training.train`) holds `operative_config.gin` and `checkpoints/`;
-`load_run` rebuilds the model from the former and restores one of the latter. `export_run` writes a
-SavedModel whose signatures are
+A run folder (`rgan_tf.run.layout`) holds its operative config and checkpoints; `load_run`
+rebuilds the model from the former (through gin, `rgan_tf.config`) and restores one of the latter.
+`export_run` writes a SavedModel whose signatures are
 
   serving_default(z [B, latent_dim] float32 (, label [B] int32)) -> {"images": float32 [B, H, W, C]
                   in [-1, 1]}
@@ -24,24 +24,19 @@ average of its weights when the run kept one, and in the run's sampling mode. In
 100, as the reference did); `sample(n, seed)` generates in batches of 100. The serving functions
 write no variable in either mode.
 """
-import json
 import os
 import shutil
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 
-from rgan_tf import checkpoints as checkpoints_lib
-from rgan_tf import images as images_lib
-from rgan_tf import rng
+from rgan_tf import config
+from rgan_tf import files
 from rgan_tf import sampling as sampling_lib
+from rgan_tf import training
 from rgan_tf import write_errors
-
-OPERATIVE_CONFIG = "operative_config.gin"
-CHECKPOINT_DIR = "checkpoints"
-EXPORT_INFO = os.path.join("assets.extra", "rgan_tf_export.json")
-SAMPLE_FORMATS = ("grid", "files", "npz")
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import layout
 
 
 class ServingModule(tf.Module):
@@ -104,17 +99,13 @@ class ServingModule(tf.Module):
         return tf.cast(tf.reshape(self.discriminator(inputs, training=False), [-1]), tf.float32)
 
     def _sample(self, n, seed):
-        z = sample_noise(n, seed, self._latent_dim)
+        z = sampling_lib.sample_noise(n, seed, self._latent_dim)
         batch_size = sampling_lib.batch_size_for(self._sampling)
         if not self.conditional:
             return {"images": sampling_lib.in_batches(self._generate, z, None, batch_size)}
         labels = tf.range(n, dtype=tf.int32) % self._num_classes
         return {"images": sampling_lib.in_batches(self._generate, z, labels, batch_size),
                 "labels": labels}
-
-
-#: The noise `RobustGAN.sample(n, seed)` draws (`rgan_tf.sampling.sample_noise`).
-sample_noise = sampling_lib.sample_noise
 
 
 def _to_uint8(images):
@@ -124,24 +115,6 @@ def _to_uint8(images):
 
 # ------------------------------------------------------------------------------------------------
 # Run folders.
-
-def resolve_checkpoint(model_dir, checkpoint=None):
-    """The checkpoint prefix named by `checkpoint`: None (the latest), a step (`500`), a name
-    (`ckpt-500`) or a path; ValueError if it is not there."""
-    if checkpoint is None:
-        return None
-    checkpoint = str(checkpoint)
-    directory = os.path.join(model_dir, CHECKPOINT_DIR)
-    if checkpoint.isdigit():
-        checkpoint = f"ckpt-{checkpoint}"
-    path = checkpoint if os.sep in checkpoint else os.path.join(directory, checkpoint)
-    if path.endswith(".index"):
-        path = path[:-len(".index")]
-    if not os.path.isfile(path + ".index"):
-        available = [os.path.basename(p) for p in checkpoints_lib.list_checkpoints(directory)]
-        raise ValueError(f"No checkpoint {checkpoint!r} in {directory}; available: "
-                         f"{', '.join(available) or 'none'}.")
-    return path
 
 
 def load_run(model_dir, checkpoint=None, log=print):
@@ -161,23 +134,21 @@ def load_run(model_dir, checkpoint=None, log=print):
       ValueError: no run folder, config or checkpoint there, or a checkpoint that is unreadable
         or does not fit the config.
     """
-    from rgan_tf import launch  # imports every configurable: deferred until needed
-    from rgan_tf import training
-
-    config = os.path.join(model_dir, OPERATIVE_CONFIG)
-    if not os.path.isfile(config):
-        raise ValueError(f"{model_dir} is not a run folder: {OPERATIVE_CONFIG} is missing.")
-    launch.parse_gin([config], [])
+    config_path = layout.operative_config(model_dir)
+    if not os.path.isfile(config_path):
+        raise ValueError(f"{model_dir} is not a run folder: {layout.OPERATIVE_CONFIG} is "
+                         "missing.")
+    config.parse_gin([config_path], [])
     model = training.build_model()
-    checkpoints = checkpoints_lib.RunCheckpoints(model, os.path.join(model_dir, CHECKPOINT_DIR),
+    checkpoints = checkpoints_lib.RunCheckpoints(model, layout.checkpoint_dir(model_dir),
                                                  log=log)
-    path = resolve_checkpoint(model_dir, checkpoint)
+    path = checkpoints_lib.resolve_checkpoint(model_dir, checkpoint)
     if path is not None:
         step = checkpoints.restore(path)
     elif checkpoints.all():
         step = checkpoints.restore_latest()
     else:
-        raise ValueError(f"No checkpoint in {os.path.join(model_dir, CHECKPOINT_DIR)}.")
+        raise ValueError(f"No checkpoint in {layout.checkpoint_dir(model_dir)}.")
     return model, step
 
 
@@ -207,13 +178,12 @@ def save_module(module, export_dir, overwrite=False, info=None, config_text=None
     try:
         with write_errors.reporting(export_dir):
             tf.saved_model.save(module, staging, signatures=module.signatures())
-            os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+            os.makedirs(layout.export_extra_dir(staging), exist_ok=True)
             if info is not None:
-                with open(os.path.join(staging, EXPORT_INFO), "w") as handle:
-                    json.dump(info, handle, indent=2)
+                files.write_json(layout.export_info(staging), info, indent=2)
             if config_text is not None:
-                with open(os.path.join(staging, "assets.extra", OPERATIVE_CONFIG), "w") as handle:
-                    handle.write(config_text)
+                files.write_text(os.path.join(layout.export_extra_dir(staging),
+                                              layout.OPERATIVE_CONFIG), config_text)
             _move_into_place(staging, export_dir, parent)
     finally:
         if os.path.isdir(staging):
@@ -253,7 +223,7 @@ def export_run(model_dir, export_dir, checkpoint=None, with_discriminator=False,
     check_output_dir(export_dir, overwrite)  # before the (slow) model build
     model, step = load_run(model_dir, checkpoint, log=log)
     module = ServingModule(model, step=step, with_discriminator=with_discriminator)
-    with open(os.path.join(model_dir, OPERATIVE_CONFIG)) as handle:
+    with open(layout.operative_config(model_dir), encoding="utf-8") as handle:
         config_text = handle.read()
     info = {"model_dir": os.path.abspath(model_dir), "step": step,
             "latent_dim": model.latent_dim, "num_classes": model.num_classes,
@@ -266,117 +236,41 @@ def export_run(model_dir, export_dir, checkpoint=None, with_discriminator=False,
 
 
 # ------------------------------------------------------------------------------------------------
-# Samples, from a restored model or an export.
+# Reading exports.
 
-def class_labels(classes, num_samples, num_classes):
-    """int32 labels `[num_samples]`: `classes` repeated in turn (default: every class).
-
-    Raises:
-      ValueError: classes for an unconditional model, or a class outside `[0, num_classes)`.
-    """
-    if not num_classes:
-        if classes:
-            raise ValueError("This generator is unconditional; it takes no classes.")
-        return None
-    classes = list(range(num_classes)) if not classes else [int(c) for c in classes]
-    bad = [c for c in classes if not 0 <= c < num_classes]
-    if bad:
-        raise ValueError(f"Classes {bad} are outside [0, {num_classes}) for this generator.")
-    return np.resize(np.asarray(classes, np.int32), num_samples)
+def check_export_dir(export_dir):
+    """Refuses a folder without a SavedModel."""
+    if not os.path.isfile(layout.saved_model(export_dir)):
+        raise ValueError(f"{export_dir} holds no SavedModel ({layout.SAVED_MODEL_FILE} is "
+                         "missing).")
 
 
-class Sampler:
-    """Samples from a restored `RobustGAN` or a loaded export, the same way: z ~ N(0, I) from
-    `seed` as `RobustGAN.sample` draws it, and labels from `class_labels`."""
+class ExportedGenerator:
+    """An exported generator (`tools/export.py`) with the attributes
+    `rgan_tf.evaluation.noise.NoiseImages` and the evaluation record need: `latent_dim`,
+    `num_classes`, `step`, `image_shape`, `sampling`, `ema_decay` and `generate(z, labels)`."""
 
-    def __init__(self, model=None, loaded=None):
-        if (model is None) == (loaded is None):
-            raise ValueError("Give a model or a loaded export.")
-        self.model, self.loaded = model, loaded
-        if model is not None:
-            self.latent_dim, self.num_classes = model.latent_dim, model.num_classes or 0
-            self.sampling = model.sampling
-        else:
-            self.latent_dim = int(loaded.latent_dim.numpy())
-            self.num_classes = int(loaded.num_classes.numpy())
-            self.sampling = sampling_lib.exported_sampling(loaded)
+    def __init__(self, export_dir):
+        check_export_dir(export_dir)
+        self.loaded = tf.saved_model.load(export_dir)
+        self.latent_dim = int(self.loaded.latent_dim.numpy())
+        self.num_classes = int(self.loaded.num_classes.numpy()) or None
+        self.step = int(self.loaded.step.numpy())
+        self.sampling = sampling_lib.exported_sampling(self.loaded)
+        self.ema_decay = export_info(export_dir).get("ema_decay")
+        self._generate = self.loaded.signatures["serving_default"]
+        self.image_shape = tuple(self._generate.structured_outputs["images"].shape[1:])
 
-    @classmethod
-    def from_export(cls, export_dir):
-        if not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
-            raise ValueError(f"{export_dir} holds no SavedModel (saved_model.pb is missing).")
-        return cls(loaded=tf.saved_model.load(export_dir))
-
-    def sample(self, num_samples, seed=0, classes=None):
-        """`(images float32 [n, H, W, C] in [-1, 1], labels int32 [n] or None)`."""
-        if not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f"The number of samples must be an integer >= 1, got {num_samples!r}.")
-        labels = class_labels(classes, num_samples, self.num_classes)
-        z = sample_noise(num_samples, seed, self.latent_dim)
-        label = None if labels is None else tf.constant(labels)
-        images = sampling_lib.in_batches(self._generate, z, label,
-                                         sampling_lib.batch_size_for(self.sampling))
-        return np.asarray(images, np.float32), labels
-
-    def _generate(self, z, label):
-        if self.model is not None:
-            return self.model.generate(z, label)
-        feed = {"z": z} if label is None else {"z": z, "label": label}
-        return self.loaded.signatures["serving_default"](**feed)["images"]
+    def generate(self, z, labels=None):
+        """Images `[B, H, W, C]` in [-1, 1] for `z [B, latent_dim]` (and labels `[B]`)."""
+        feed = {"z": tf.convert_to_tensor(z, tf.float32)}
+        if self.num_classes:
+            feed["label"] = tf.convert_to_tensor(labels, tf.int32)
+        return self._generate(**feed)["images"]
 
 
-def sample_format(output, fmt=None):
-    """The sample format for `output`: `fmt` if given, else from the name (`.png`: grid,
-    `.npz`: npz, anything else: a folder of PNG files)."""
-    if fmt is not None:
-        if fmt not in SAMPLE_FORMATS:
-            raise ValueError(f"Unknown sample format {fmt!r}; choose one of {SAMPLE_FORMATS}.")
-        return fmt
-    extension = os.path.splitext(output)[1].lower()
-    return {".png": "grid", ".npz": "npz"}.get(extension, "files")
-
-
-def write_samples(images, labels, output, fmt=None, overwrite=False):
-    """Writes samples as a PNG grid, a folder of PNG files or an `.npz` (`images` float32 in
-    [-1, 1], `labels` int32 for a conditional model); never replaces files unless `overwrite`.
-
-    Returns:
-      The paths written.
-
-    Raises:
-      WriteFailedError: a file could not be written (the message names `output` and the free
-        space).
-    """
-    with write_errors.reporting(output):
-        return _write_samples(images, labels, output, fmt, overwrite)
-
-
-def _write_samples(images, labels, output, fmt, overwrite):
-    fmt = sample_format(output, fmt)
-    if fmt == "files":
-        check_output_dir(output, overwrite)
-        os.makedirs(output, exist_ok=True)
-        paths = []
-        for index, image in enumerate(images_lib.to_uint8(images)):
-            suffix = "" if labels is None else f"_class{int(labels[index])}"
-            path = os.path.join(output, f"sample_{index:05d}{suffix}.png")
-            _save_png(image, path)
-            paths.append(path)
-        return paths
-    if os.path.exists(output) and not overwrite:
-        raise ValueError(f"{output} exists; pass --overwrite to replace it.")
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    if fmt == "grid":
-        return [images_lib.save_grid(images, output)]
-    arrays = {"images": np.asarray(images, np.float32)}
-    if labels is not None:
-        arrays["labels"] = np.asarray(labels, np.int32)
-    temporary = output + ".tmp.npz"
-    np.savez(temporary, **arrays)
-    os.replace(temporary, output)
-    return [output]
-
-
-def _save_png(image, path):
-    from PIL import Image
-    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+def export_info(export_dir):
+    """The export's `assets.extra/rgan_tf_export.json` (`export_run`'s `info`), or {} for an
+    export without one."""
+    path = layout.export_info(export_dir)
+    return files.read_json(path) if os.path.isfile(path) else {}

@@ -1,9 +1,10 @@
 """Image grids: the picture a person looks at to judge a generator."""
 import math
-import os
 
 import numpy as np
 from PIL import Image
+
+from rgan_tf import files
 
 
 def to_uint8(images):
@@ -40,8 +41,13 @@ def save_grid(images, path, columns=None, scale=None):
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     if scale > 1:
         picture = picture.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    temporary = path + ".tmp.png"
-    picture.save(temporary)
-    os.replace(temporary, path)
+    with files.atomic_path(path, suffix=".png") as temporary:
+        picture.save(temporary)
+    return path
+
+
+def save_png(image, path):
+    """Writes one uint8 image `[H, W, C]` (C = 1 or 3) as a PNG at `path`; returns `path`."""
+    with files.atomic_path(path, suffix=".png") as temporary:
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(temporary)
     return path

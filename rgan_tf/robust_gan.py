@@ -21,15 +21,16 @@ exponential moving average when `ema_decay` is set. Every random draw of a step 
 `step_counter`, the model's own count of train steps (also the data position and the checkpoint's
 step), which advances on every step, also one that a mixed-precision loss scale skips.
 """
-import collections
 import math
 
 import gin
 import keras
 import tensorflow as tf
 
+from rgan_tf import batches
 from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
+from rgan_tf import passes
 from rgan_tf import perturbations
 from rgan_tf import rng
 from rgan_tf import sampling as sampling_lib
@@ -42,45 +43,9 @@ DIRECTIONS = ("logit", "loss")
 _NOISE, _LABELS, _ALPHA, _RANDOM_REAL, _RANDOM_FAKE, _RANDOM_Z = range(6)
 
 
-# What one clean pass of a player gives: its loss, the weight gradients and the worst-case
-# directions (None when not asked for).
-_DiscriminatorPass = collections.namedtuple(
-    "_DiscriminatorPass", ["loss", "penalty", "real_logits", "fake_logits", "grads", "r_real",
-                           "r_fake"])
-_GeneratorPass = collections.namedtuple("_GeneratorPass", ["loss", "grads", "r_z"])
-
-
 def _check_nonnegative(name, value):
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-
-
-def _add(a, b):
-    """Sum of two gradients, either of which may be None or (embeddings) `tf.IndexedSlices`."""
-    if a is None or b is None:
-        return b if a is None else a
-    if isinstance(a, tf.IndexedSlices) or isinstance(b, tf.IndexedSlices):
-        a, b = (tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in (a, b))
-    return a + b
-
-
-def _sum_grads(clean, robust):
-    return [_add(c, r) for c, r in zip(clean, robust)]
-
-
-def _single_replica():
-    """True outside a multi-replica step: there the logit's own gradient may be taken lazily,
-    in a `tf.cond` (`rgan_tf.perturbations.logit_direction`)."""
-    return rng.replica_position()[1] == 1
-
-
-def _with_loss_scaling(optimizer, player):
-    """`optimizer`, wrapped in a `LossScaleOptimizer` if any layer of `player` computes in float16
-    (bfloat16 has float32's range and needs no loss scaling)."""
-    float16 = any(layer.compute_dtype == "float16" for layer in player._flatten_layers())
-    if float16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 @gin.configurable
@@ -222,8 +187,8 @@ class RobustGAN(keras.Model):
         super().compile(
             jit_compile=distribute.resolve_jit_compile(jit_compile, self.distribute_strategy),
             **kwargs)
-        self.g_optimizer = _with_loss_scaling(g_optimizer, self.generator)
-        self.d_optimizer = _with_loss_scaling(d_optimizer, self.discriminator)
+        self.g_optimizer = passes.with_loss_scaling(g_optimizer, self.generator)
+        self.d_optimizer = passes.with_loss_scaling(d_optimizer, self.discriminator)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
@@ -288,12 +253,11 @@ class RobustGAN(keras.Model):
     # Algorithm 1.
 
     def train_step(self, data):
-        real, real_labels = self._unpack(data)
+        real, real_labels = batches.unpack(data, self.num_classes, self.image_shape)
         # The step's draws are keyed on the model's own step counter (rgan_tf.rng).
         counter = self.step_counter.value
-        # The batch is split into d_steps strided chunks, so the split is the same on one device
-        # and on R replicas that each hold a contiguous part of the global batch.
-        chunks = self._split(real, real_labels)
+        # d_steps strided chunks: the same split on one device and on R replicas.
+        chunks = batches.split(real, real_labels, self.d_steps, self.image_shape)
         for step, (real_chunk, labels_chunk) in enumerate(chunks):
             self._discriminator_step(real_chunk, labels_chunk, counter, stream=8 * step)
         batch = tf.shape(chunks[0][0])[0] * self.generator_batch_multiplier
@@ -321,8 +285,8 @@ class RobustGAN(keras.Model):
         variables = self.discriminator.trainable_variables
 
         # Clean loss L_D(x, G(z)) (+ penalty); its backward pass also gives r_1 and r_2.
-        clean = self._discriminator_pass(
-            real, labels, fake, fake_labels, alpha,
+        clean = passes.discriminator_pass(
+            self, real, labels, fake, fake_labels, alpha,
             directions=self.robust_discriminator and self.robust != "random")
         grads = clean.grads
 
@@ -342,8 +306,8 @@ class RobustGAN(keras.Model):
                         real + self.eps_x * r_real, labels, training=True)))
                     + tf.reduce_mean(self.loss_family.fake(self.discriminate(
                         fake + self.eps_x * r_fake, fake_labels, training=True))))
-                scaled = self._scale(self.d_optimizer, self.lam * robust)
-            grads = _sum_grads(grads, tape.gradient(scaled, variables))
+                scaled = passes.scale_loss(self.d_optimizer, self.lam * robust)
+            grads = passes.sum_gradients(grads, tape.gradient(scaled, variables))
             self.trackers["d_robust"].update_state(robust)
 
         self.d_optimizer.apply(grads, variables)
@@ -353,53 +317,14 @@ class RobustGAN(keras.Model):
         if self.penalty is not None:
             self.trackers["penalty"].update_state(clean.penalty)
 
-    def _discriminator_pass(self, real, labels, fake, fake_labels, alpha, directions):
-        """The clean discriminator loss, its (scaled) weight gradients and, with `directions`,
-        r_1 and r_2 from the same backward pass."""
-        variables = self.discriminator.trainable_variables
-        logit = directions and self.direction == "logit"
-        with tf.GradientTape(persistent=logit) as tape:
-            tape.watch([real, fake])
-            real_logits = self.discriminate(real, labels, training=True)
-            fake_logits = self.discriminate(fake, fake_labels, training=True)
-            clean = (tf.reduce_mean(self.loss_family.real(real_logits))
-                     + tf.reduce_mean(self.loss_family.fake(fake_logits)))
-            objective = self._clean_weight() * clean
-            penalty = None
-            if self.penalty is not None:
-                # Penalties hold their inputs constant (`rgan_tf.penalties.interpolate`): they
-                # take no part in the directions.
-                penalty = self.penalty(lambda x: self.discriminate(x, labels, training=True),
-                                       real, fake, alpha)
-                objective += penalty
-            scaled = self._scale(self.d_optimizer, objective)
-        if not directions:
-            return _DiscriminatorPass(clean, penalty, real_logits, fake_logits,
-                                      tape.gradient(scaled, variables), None, None)
-        sources = variables + [real, fake] + ([real_logits, fake_logits] if logit else [])
-        grads = tape.gradient(scaled, sources)
-        grads, inputs = grads[:len(variables)], grads[len(variables):]
-        if logit:
-            lazy = _single_replica()
-            r_real = perturbations.logit_direction(
-                inputs[0], inputs[2], lambda: tape.gradient(real_logits, real), -1, self.norm,
-                lazy)
-            r_fake = perturbations.logit_direction(
-                inputs[1], inputs[3], lambda: tape.gradient(fake_logits, fake), +1, self.norm,
-                lazy)
-        else:
-            r_real = perturbations.worst_case_direction(inputs[0], self.norm)
-            r_fake = perturbations.worst_case_direction(inputs[1], self.norm)
-        return _DiscriminatorPass(clean, penalty, real_logits, fake_logits, grads, r_real, r_fake)
-
     def _generator_step(self, batch, counter, stream):
         labels = self._fake_labels(batch, counter, stream)
         z = rng.normal([batch, self.latent_dim], self.seed, counter, stream + _NOISE)
         variables = self.generator.trainable_variables
 
         # Clean loss L_G(z); its backward pass also gives r_z.
-        clean = self._generator_pass(
-            z, labels, directions=self.robust_generator and self.robust != "random")
+        clean = passes.generator_pass(
+            self, z, labels, directions=self.robust_generator and self.robust != "random")
         grads = clean.grads
 
         if self.robust_generator:
@@ -414,35 +339,12 @@ class RobustGAN(keras.Model):
                 robust = tf.reduce_mean(self.loss_family.generator(self.discriminate(
                     self.generate(z + self.eps_z * r_z, labels, training=True), labels,
                     training=True)))
-                scaled = self._scale(self.g_optimizer, self.lam * robust)
-            grads = _sum_grads(grads, tape.gradient(scaled, variables))
+                scaled = passes.scale_loss(self.g_optimizer, self.lam * robust)
+            grads = passes.sum_gradients(grads, tape.gradient(scaled, variables))
             self.trackers["g_robust"].update_state(robust)
 
         self.g_optimizer.apply(grads, variables)
         self.trackers["g_loss"].update_state(clean.loss)
-
-    def _generator_pass(self, z, labels, directions):
-        """The clean generator loss, its (scaled) weight gradients and, with `directions`, r_z
-        from the same backward pass."""
-        variables = self.generator.trainable_variables
-        logit = directions and self.direction == "logit"
-        with tf.GradientTape(persistent=logit) as tape:
-            tape.watch(z)
-            logits = self.discriminate(self.generate(z, labels, training=True), labels,
-                                       training=True)
-            clean = tf.reduce_mean(self.loss_family.generator(logits))
-            scaled = self._scale(self.g_optimizer, self._clean_weight() * clean)
-        if not directions:
-            return _GeneratorPass(clean, tape.gradient(scaled, variables), None)
-        grads = tape.gradient(scaled, variables + [z] + ([logits] if logit else []))
-        grads, inputs = grads[:len(variables)], grads[len(variables):]
-        if logit:
-            r_z = perturbations.logit_direction(
-                inputs[0], inputs[1], lambda: tape.gradient(logits, z), -1, self.norm,
-                _single_replica())
-        else:
-            r_z = perturbations.worst_case_direction(inputs[0], self.norm)
-        return _GeneratorPass(clean, grads, r_z)
 
     def _update_ema(self):
         """Moves the moving average of the generator's weights toward the weights just updated."""
@@ -468,8 +370,8 @@ class RobustGAN(keras.Model):
         """
         real, fake = (tf.convert_to_tensor(x, tf.float32) for x in (real, fake))
         alpha = None if self.penalty is None else tf.zeros([tf.shape(real)[0]])
-        result = self._discriminator_pass(real, labels, fake, fake_labels, alpha,
-                                          directions=True)
+        result = passes.discriminator_pass(self, real, labels, fake, fake_labels, alpha,
+                                           directions=True)
         return result.r_real, result.r_fake
 
     def generator_direction(self, z, labels=None):
@@ -480,52 +382,19 @@ class RobustGAN(keras.Model):
         Returns:
           float32 `[B, latent_dim]`, each sample of unit norm (or zero).
         """
-        return self._generator_pass(tf.convert_to_tensor(z, tf.float32), labels,
-                                    directions=True).r_z
+        return passes.generator_pass(self, tf.convert_to_tensor(z, tf.float32), labels,
+                                     directions=True).r_z
 
     # ----------------------------------------------------------------------------------------
     # Helpers.
 
-    def _clean_weight(self):
+    def clean_weight(self):
+        """The weight of the clean loss: 1 (Algorithm 1), or 1 - lam (the mixture of Eq. 11)."""
         if self.weighting == "mixture" and self.robust != "off":
             return 1.0 - self.lam
         return 1.0
-
-    def _scale(self, optimizer, loss):
-        """Loss as the optimizer should differentiate it: divided by the replica count (Keras
-        optimizers sum gradients over replicas) and passed through mixed-precision loss scaling.
-        """
-        _, num_replicas = rng.replica_position()
-        return optimizer.scale_loss(loss / num_replicas)
 
     def _fake_labels(self, batch, counter, stream):
         if self.num_classes is None:
             return None
         return rng.categorical(batch, self.num_classes, self.seed, counter, stream + _LABELS)
-
-    def _unpack(self, data):
-        if isinstance(data, (tuple, list)):
-            real = data[0]
-            labels = data[1] if len(data) > 1 else None
-        else:
-            real, labels = data, None
-        if self.num_classes is not None and labels is None:
-            raise ValueError("This GAN is conditional: feed (images, labels) batches.")
-        if tuple(real.shape[1:]) != self.image_shape:
-            raise ValueError(f"Real images have shape {tuple(real.shape[1:])} but the generator "
-                             f"makes {self.image_shape}.")
-        real = tf.cast(real, tf.float32)
-        labels = None if self.num_classes is None else tf.cast(labels, tf.int32)
-        return real, labels
-
-    def _split(self, real, labels):
-        if self.d_steps == 1:
-            return [(real, labels)]
-        if real.shape[0] is not None and real.shape[0] % self.d_steps:
-            raise ValueError(f"A batch of {real.shape[0]} images cannot be split among "
-                             f"d_steps={self.d_steps} discriminator updates; feed batches of "
-                             f"d_steps x batch_size.")
-        strided = tf.reshape(real, [-1, self.d_steps] + list(self.image_shape))
-        label_chunks = (None if labels is None else tf.reshape(labels, [-1, self.d_steps]))
-        return [(strided[:, k], None if labels is None else label_chunks[:, k])
-                for k in range(self.d_steps)]

@@ -1,201 +1,47 @@
 """The gin entry `train`: build the configured GAN, fit it, and keep a run folder.
 
-A run folder (`model_dir`) holds:
-  checkpoints/          both players, both optimizers, the step counter (`RobustGAN.step_counter`)
-                        and the generator's moving average if on; running again resumes
-  operative_config.gin  every gin binding the run used
-  logs/                 TensorBoard scalars
-  samples/              PNG grids from a fixed z, every `sample_every` steps and at the end
-  train.lock            while a trainer runs: its pid, host and start time (`rgan_tf.run_lock`)
+The run folder (`model_dir`, laid out by `rgan_tf.run.layout`) gets checkpoints (players,
+optimizers, the step counter `RobustGAN.step_counter` and the generator's moving average if on;
+running again with the same folder resumes), the operative config, TensorBoard logs and sample
+grids, written by the callbacks of `rgan_tf.run.callbacks`; while a trainer runs, its lock
+(`rgan_tf.run.run_lock`). This module is the one place (with `rgan_tf.config`, which parses
+configs) that reads gin's global state: the operative config it saves with the run.
 
 What ends a run early, and what it leaves (docs/workflow.md, "Interruptions"):
   SIGTERM / SIGINT      the step in flight finishes, a checkpoint of it is written, one line is
                         printed and `TrainingInterrupted` exits with status 75
-                        (`rgan_tf.preemption`); a second SIGINT aborts at once
+                        (`rgan_tf.run.preemption`); a second SIGINT aborts at once
   a failed write        `WriteFailedError`, naming the path and the free space
                         (`rgan_tf.write_errors`); earlier checkpoints stay readable
   a NaN/Inf loss        `NonFiniteLossError`; the last good checkpoint is kept
 """
 import contextlib
 import math
-import os
 import tempfile
 
 import gin
 import keras
-import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import summary_pb2
 
-from rgan_tf import checkpoint_timer
-from rgan_tf import checkpoints as checkpoints_lib
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
 from rgan_tf import distribute
-from rgan_tf import images as images_lib
-from rgan_tf import pause_points
-from rgan_tf import preemption
-from rgan_tf import run_lock
+from rgan_tf import files
 from rgan_tf import write_errors
 from rgan_tf.robust_gan import RobustGAN
-
-CHECKPOINT_DIR = "checkpoints"
-SAMPLES_DIR = "samples"
-LOGS_DIR = "logs"
-OPERATIVE_CONFIG = "operative_config.gin"
-
+from rgan_tf.run import callbacks as callbacks_lib
+from rgan_tf.run import checkpoint_timer
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import layout
+from rgan_tf.run import operative_config as operative_config_lib
+from rgan_tf.run import pause_points
+from rgan_tf.run import preemption
+from rgan_tf.run import run_lock
 
 MIXED_PRECISION_POLICIES = (None, "float32", "mixed_bfloat16", "mixed_float16")
 
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or Inf loss; the run folder keeps the last good checkpoint."""
-
-
-class SampleGrid(keras.callbacks.Callback):
-    """Saves a PNG grid of images from a fixed noise batch every `every` steps and at the end
-    (not at the end of an interrupted run: the grace time goes to the checkpoint)."""
-
-    def __init__(self, folder, every, num_samples=64, seed=1234, guard=None, stop=None):
-        super().__init__()
-        self.folder = folder
-        self.every = every
-        self.num_samples = num_samples
-        self.seed = seed
-        self.guard = guard  # a CheckpointSchedule: no grids from weights after a NaN
-        self.stop = stop  # a StopOnSignal: no final grid after a signal
-
-    def save(self):
-        if self.guard is not None and self.guard.failure is not None:
-            return None
-        step = int(self.model.step_counter.numpy())
-        images = np.asarray(self.model.sample(self.num_samples, seed=self.seed))
-        path = os.path.join(self.folder, f"step_{step:07d}.png")
-        with write_errors.reporting(path):
-            images_lib.save_grid(images, path)
-        pause_points.pause("sample_grid", step)
-        latest = os.path.join(self.folder, "latest.png")
-        with write_errors.reporting(latest):
-            images_lib.save_grid(images, latest)
-        return path
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.every and int(self.model.step_counter.numpy()) % self.every == 0:
-            self.save()
-
-    def on_train_end(self, logs=None):
-        if self.stop is None or not self.stop.stopped:
-            self.save()
-
-
-class CheckpointSchedule(keras.callbacks.Callback):
-    """Writes a checkpoint every `every` steps, whenever `timer` says one is due, and when
-    training ends (also when a signal stopped it); stops at `total_steps`. Refuses to
-    checkpoint non-finite weights: on a NaN/Inf loss training stops and the error names the
-    step and the last good checkpoint.
-
-    Args:
-      checkpoints: the run's `RunCheckpoints`.
-      total_steps: the step at which training stops.
-      every: steps between checkpoints (saved when the step counter is a multiple of it, so a
-        run resumed from any step keeps the same checkpoint steps).
-      timer: a `CheckpointTimer` (None: no time-based checkpoints).
-      strategy: the model's strategy; under several workers they agree on the timer.
-    """
-
-    def __init__(self, checkpoints, total_steps, every, timer=None, strategy=None):
-        super().__init__()
-        self.checkpoints = checkpoints
-        self.total_steps = total_steps
-        self.every = every
-        self.timer = timer or checkpoint_timer.CheckpointTimer(None)
-        self.strategy = strategy
-        self.failure = None
-
-    def on_train_begin(self, logs=None):
-        self.timer.reset()
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = self.checkpoints.step()
-        pause_points.pause("step_end", step)
-        for name, value in (logs or {}).items():
-            if not math.isfinite(float(value)):
-                self.failure = (step, name, float(value))
-                self.model.stop_training = True
-                return
-        last = step >= self.total_steps
-        if last:
-            self.model.stop_training = True
-        # Workers agree on the timer (their clocks, even their settings, may differ).
-        (timed,) = distribute.any_worker([self.timer.due()], self.strategy)
-        if step % self.every == 0 or last or timed:
-            self.save()  # before the step's grid and logs, which may fail
-
-    def on_train_end(self, logs=None):
-        self.save()
-
-    def save(self):
-        """Writes a checkpoint of the current step (if its weights are finite); returns its
-        path, or None after a NaN/Inf."""
-        if self.failure is not None:
-            return None
-        bad = _first_non_finite_variable(self.model)
-        if bad is not None:
-            self.failure = (self.checkpoints.step(), f"variable {bad}", float("nan"))
-            return None
-        step = self.checkpoints.step()
-        with write_errors.reporting(os.path.join(self.checkpoints.directory, f"ckpt-{step}")):
-            path = self.checkpoints.save()
-        self.timer.reset()
-        return path
-
-
-class ScalarLogs(keras.callbacks.Callback):
-    """Writes the step's logged values as TensorBoard scalars every `every` steps.
-
-    Uses TensorFlow's own summary writer with the scalars plugin's metadata, so logs are written
-    without the `tensorboard` package (which `tf.summary.scalar` and Keras' TensorBoard callback
-    need, and TensorFlow 2.21 no longer installs); `tensorboard --logdir` reads them. Each batch
-    of scalars is flushed at once, so a failing disk shows at that step.
-    """
-
-    def __init__(self, folder, every=100):
-        super().__init__()
-        self.folder = folder
-        self.every = every
-        self.writer = None
-
-    def on_train_begin(self, logs=None):
-        with write_errors.reporting(self.folder):
-            self.writer = tf.summary.create_file_writer(self.folder)
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step_counter.numpy())
-        if logs and self.every and step % self.every == 0:
-            with write_errors.reporting(self.folder), self.writer.as_default():
-                for name, value in logs.items():
-                    tf.summary.write(f"train/{name}", tf.constant(float(value), tf.float32),
-                                     step=step, metadata=_SCALAR_METADATA)
-                self.writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self.writer is not None:
-            with write_errors.reporting(self.folder):
-                self.writer.close()
-
-
-_SCALAR_METADATA = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
-    data_class=summary_pb2.DATA_CLASS_SCALAR)
-
-
-def _first_non_finite_variable(model):
-    """The name of a player's first variable holding a NaN or Inf, or None."""
-    for variable in model.generator.variables + model.discriminator.variables:
-        value = variable.value if hasattr(variable, "value") else variable
-        if value.dtype.is_floating and not bool(tf.reduce_all(tf.math.is_finite(value))):
-            return variable.path if hasattr(variable, "path") else variable.name
-    return None
 
 
 def _check_learning_rate(player, optimizer):
@@ -287,15 +133,15 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
         the checkpoint must still fit the model.
       callbacks: extra callbacks, as factories `f(model_dir) -> keras.callbacks.Callback` called
         once before training (e.g. `[@MetricsCallback]`: IS/FID, robustness and the
-        discriminator's gap during training, `rgan_tf.evaluation`).
+        discriminator's gap during training, `rgan_tf.run.metrics_callback`).
 
     Returns:
       The trained `RobustGAN`.
 
     Raises:
       TrainingInterrupted: SIGTERM or SIGINT stopped training after a checkpoint of the last
-        step was written (a `SystemExit` with status 75: `rgan_tf.preemption`).
-      RunFolderBusyError: another trainer holds `model_dir` (`rgan_tf.run_lock`).
+        step was written (a `SystemExit` with status 75: `rgan_tf.run.preemption`).
+      RunFolderBusyError: another trainer holds `model_dir` (`rgan_tf.run.run_lock`).
       WriteFailedError: a file could not be written (`rgan_tf.write_errors`).
       NonFiniteLossError: a loss or weight became NaN or Inf.
       RunMismatchError, CheckpointError: the folder holds another run, or no usable checkpoint.
@@ -338,32 +184,32 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
         # it was.
         operative_config = gin.operative_config_str()
         try:
-            checkpoints_lib.check_same_run(model_dir, operative_config, OPERATIVE_CONFIG,
-                                           CHECKPOINT_DIR)
-        except checkpoints_lib.RunMismatchError as error:
+            operative_config_lib.check_same_run(model_dir, operative_config)
+        except operative_config_lib.RunMismatchError as error:
             if not resume_despite_changes:
                 raise
             print(f"Warning (train.resume_despite_changes=True): {error}")
         checkpoints = checkpoints_lib.RunCheckpoints(
-            model, os.path.join(model_dir, CHECKPOINT_DIR), keep_checkpoints,
-            write_directory=scratch)
+            model, layout.checkpoint_dir(model_dir), keep_checkpoints, write_directory=scratch)
         start = checkpoints.restore_latest()
         if chief:
-            config_path = os.path.join(model_dir, OPERATIVE_CONFIG)
+            config_path = layout.operative_config(model_dir)
             with write_errors.reporting(config_path):
-                _write_atomically(config_path, operative_config)
+                files.write_text(config_path, operative_config)
         if start >= steps:
             print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
             return model
 
-        schedule = CheckpointSchedule(checkpoints, steps, checkpoint_every, timer, strategy)
+        schedule = callbacks_lib.CheckpointSchedule(checkpoints, steps, checkpoint_every, timer,
+                                                    strategy)
         stop = preemption.StopOnSignal(watcher, strategy)
         callbacks = [schedule]
         if chief:
             callbacks += [
-                SampleGrid(os.path.join(model_dir, SAMPLES_DIR), sample_every, guard=schedule,
-                           stop=stop),
-                ScalarLogs(os.path.join(model_dir, LOGS_DIR), every=min(100, checkpoint_every)),
+                callbacks_lib.SampleGrid(layout.samples_dir(model_dir), sample_every,
+                                         guard=schedule, stop=stop),
+                callbacks_lib.ScalarLogs(layout.logs_dir(model_dir),
+                                         every=min(100, checkpoint_every)),
             ]
         callbacks += extra_callbacks + [stop]  # last: it sees signals that came during the others
         try:
@@ -399,17 +245,6 @@ def _write_failure_hint(checkpoints):
             else "no checkpoint had been written yet")
     return (f"Training stopped at step {checkpoints.step()}; {kept}. Free some space (or fix "
             "the permissions), then run the same command to resume.")
-
-
-def _write_atomically(path, text):
-    temporary = path + ".tmp"
-    try:
-        with open(temporary, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _check_data_fits_model(dataset, model):

@@ -15,11 +15,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from rgan_tf import launch, pause_points, training  # noqa: E402
+from rgan_tf import config, training  # noqa: E402
+from rgan_tf.run import pause_points  # noqa: E402
 
 LATENT_DIM = 8
 IMAGE_SHAPE = (8, 8, 1)
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "gin_configs", "digits", "dcgan_rgan.gin")
 
@@ -37,6 +37,11 @@ TINY = [
     "dcgan_discriminator.width = 8",
     "build_model.jit_compile = False",
 ]
+
+
+def repo_path(relative):
+    """A path inside this checkout (tools, docs, shipped configs)."""
+    return os.path.join(REPO, relative)
 
 
 def tiny_generator(latent_dim=LATENT_DIM, num_classes=None, batch_norm=True):
@@ -83,7 +88,7 @@ def copy_model(model):
 
 @pytest.fixture(autouse=True)
 def fresh_gin_config():
-    """Each test starts and ends with an empty, unlocked gin config (`launch.parse_gin` locks
+    """Each test starts and ends with an empty, unlocked gin config (`config.parse_gin` locks
     the config it parses, and bindings must not leak from one test into another)."""
     gin.clear_config()
     yield
@@ -107,7 +112,7 @@ def tiny(steps, *extra):
 
 def train_in_process(model_dir, bindings):
     """Trains the tiny digits run of `bindings` in this process, through the gin entry."""
-    launch.parse_gin([CONFIG], bindings)
+    config.parse_gin([CONFIG], bindings)
     return training.train(str(model_dir))
 
 

@@ -193,7 +193,7 @@ def train_entry(args, strategy):
     data set with the global batch."""
     import tempfile
 
-    from rgan_tf import launch, training
+    from rgan_tf import config, training
 
     bindings = [
         "dataset.image_size = 8", "dcgan_generator.image_size = 8",
@@ -208,7 +208,7 @@ def train_entry(args, strategy):
         "build_model.d_optimizer = @discriminator/keras.optimizers.SGD",
         "generator/keras.optimizers.SGD.learning_rate = 0.1",
         "discriminator/keras.optimizers.SGD.learning_rate = 0.1"]
-    launch.parse_gin([launch.repo_path("gin_configs/digits/dcgan_rgan.gin")], bindings)
+    config.parse_gin(["gin_configs/digits/dcgan_rgan.gin"], bindings)
     with tempfile.TemporaryDirectory() as model_dir:
         model = training.train(model_dir, strategy=strategy)
     weights = model.generator.get_weights() + model.discriminator.get_weights()

@@ -35,7 +35,7 @@ from tensorflow.python.lib.io import file_io  # noqa: E402
 from tensorflow.python.ops import gen_io_ops  # noqa: E402
 
 from conftest import IMAGE_SHAPE, tiny_discriminator, tiny_generator  # noqa: E402
-from rgan_tf import checkpoints as checkpoints_lib  # noqa: E402
+from rgan_tf.run import checkpoints as checkpoints_lib  # noqa: E402
 from rgan_tf.robust_gan import RobustGAN  # noqa: E402
 
 POINTS = ("before_merge", "before_state", "state_rename", "mid_sweep")

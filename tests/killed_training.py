@@ -23,10 +23,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 
 from conftest import CONFIG  # noqa: E402
-from rgan_tf import checkpoints as checkpoints_lib  # noqa: E402
+from rgan_tf import config  # noqa: E402
 from rgan_tf import images as images_lib  # noqa: E402
-from rgan_tf import launch  # noqa: E402
 from rgan_tf import training  # noqa: E402
+from rgan_tf.run import checkpoints as checkpoints_lib  # noqa: E402
+from rgan_tf.run import layout  # noqa: E402
 
 POINTS = ("batch", "checkpoint", "sample")
 
@@ -60,7 +61,7 @@ def arm(model_dir, point, step):
         checkpoints_lib.RunCheckpoints.save = hooked_save
     elif point == "sample":
         save_grid = images_lib.save_grid
-        grid = os.path.join(model_dir, training.SAMPLES_DIR, f"step_{step:07d}.png")
+        grid = os.path.join(model_dir, layout.SAMPLES_DIR, f"step_{step:07d}.png")
 
         def hooked_save_grid(images, path, *args, **kwargs):
             if os.path.basename(path) == "latest.png" and os.path.isfile(grid):
@@ -73,7 +74,7 @@ def arm(model_dir, point, step):
 
 def main(model_dir, point, step, *bindings):
     arm(model_dir, point, int(step))
-    launch.parse_gin([CONFIG], list(bindings))
+    config.parse_gin([CONFIG], list(bindings))
     training.train(model_dir)
     raise SystemExit(f"The kill at {point} {step} did not happen: training ended first.")
 

@@ -180,7 +180,9 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     bindings = tiny(10, "import nan_schedule",
                     "generator/keras.optimizers.Adam.learning_rate = @JumpAt()",
                     "discriminator/keras.optimizers.Adam.learning_rate = @JumpAt()")
-    result = train_tool(tmp_path / "run", bindings, env={"PYTHONPATH": str(tmp_path)})
+    # The schedule's module joins the import path the tool already has (rgan_tf included).
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    result = train_tool(tmp_path / "run", bindings, env={"PYTHONPATH": path})
     message = assert_refused(result, "Training stopped", "ckpt-4, was kept")
     step = int(re.search(r"at step (\d+)", message).group(1))
     assert step > 4, message

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from rgan_tf import benchmark, launch
+from conftest import repo_path
+from rgan_tf import benchmark
 
 # The default job's configs (gin_configs/digits/dcgan*.gin), shrunk to 8x8 images.
 TINY = ["dcgan_generator.image_size = 8", "dcgan_generator.width = 4",
@@ -21,7 +22,7 @@ KEYS = {"baseline_step_ms", "robust_step_ms", "ratio", "baseline_images_per_sec"
 
 
 def test_run_times_the_baseline_and_the_configs_robust_mode():
-    result = benchmark.run([launch.repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY,
+    result = benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY,
                            steps=2, warmup=1, repeats=2, batch_size=4)
     assert KEYS <= set(result)
     assert result["robust_mode"] == "both" and result["xla"] is True
@@ -37,7 +38,7 @@ def test_run_times_the_baseline_and_the_configs_robust_mode():
 
 
 def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
-    result = benchmark.run([launch.repo_path("gin_configs/digits/dcgan.gin")],
+    result = benchmark.run([repo_path("gin_configs/digits/dcgan.gin")],
                            TINY + ["build_model.jit_compile = False", "RobustGAN.d_steps = 2"],
                            steps=1, warmup=0, repeats=1, batch_size=2)
     assert result["robust_mode"] == "both"
@@ -50,12 +51,12 @@ def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
                                             (dict(batch_size=0), "batch_size must be")])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        benchmark.run([launch.repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY, **kwargs)
+        benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY, **kwargs)
 
 
 def test_launcher_prints_a_table_then_one_json_line():
-    command = [sys.executable, launch.repo_path("tools/benchmark.py"),
-               "--gin_file=" + launch.repo_path("gin_configs/digits/dcgan_rgan.gin"),
+    command = [sys.executable, repo_path("tools/benchmark.py"),
+               "--gin_file=" + repo_path("gin_configs/digits/dcgan_rgan.gin"),
                "--steps=1", "--warmup=0", "--repeats=1", "--batch_size=2"]
     command += [f"--gin_bindings={binding}" for binding in TINY]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300,

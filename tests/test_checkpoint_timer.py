@@ -4,9 +4,11 @@ writes checkpoints at exactly those steps; the resumed weights stay those of an 
 import keras
 import pytest
 
-from rgan_tf import checkpoint_timer
-from rgan_tf import checkpoints as checkpoints_lib
-from rgan_tf import launch
+from rgan_tf import config
+from rgan_tf import training
+from rgan_tf.run import checkpoint_timer
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import operative_config
 from conftest import CONFIG, assert_same_checkpoints, tiny
 
 
@@ -49,7 +51,7 @@ def test_bad_interval_is_refused(bad):
 
 
 def test_interval_may_change_when_a_run_is_resumed():
-    assert checkpoints_lib.config_differences("train.checkpoint_every_secs = 600",
+    assert operative_config.config_differences("train.checkpoint_every_secs = 600",
                                               "train.checkpoint_every_secs = 60") == []
 
 
@@ -67,10 +69,9 @@ class AdvanceClock(keras.callbacks.Callback):
 def train_with_clock(model_dir, monkeypatch, steps, every_secs, seconds_per_step=2.0):
     clock = FakeClock()
     monkeypatch.setattr(checkpoint_timer, "_now", clock)
-    launch.parse_gin([CONFIG], tiny(steps, "train.checkpoint_every = 4",
+    config.parse_gin([CONFIG], tiny(steps, "train.checkpoint_every = 4",
                                     f"train.checkpoint_every_secs = {every_secs}",
                                     "train.keep_checkpoints = 10", "train.sample_every = 0"))
-    from rgan_tf import training
     training.train(str(model_dir), callbacks=[lambda _: AdvanceClock(clock, seconds_per_step)])
     return [checkpoints_lib.checkpoint_step(path)
             for path in checkpoints_lib.list_checkpoints(str(model_dir / "checkpoints"))]

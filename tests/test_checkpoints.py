@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import IMAGE_SHAPE, copy_model, tiny_discriminator, tiny_generator
-from rgan_tf import checkpoints as checkpoints_lib
+from rgan_tf.run import checkpoints as checkpoints_lib
 from rgan_tf.architectures import spectral_norm
 from rgan_tf.robust_gan import RobustGAN
 
@@ -277,52 +277,3 @@ def test_a_kill_inside_the_librarys_save_leaves_a_readable_latest_checkpoint(tmp
             np.testing.assert_array_equal(got, want)
     model.fit(batches(), steps_per_epoch=1, epochs=1, verbose=0)
     assert checkpoints_lib.verify_checkpoint(checkpoints.save()) is None
-
-
-# ------------------------------------------------------------------------------------------------
-# Same run?
-
-SAVED = """
-train.steps = 100
-train.seed = 0
-RobustGAN.eps_x = 2.3
-RobustGAN.loss = @non_saturating_loss()
-build_model.build_generator = @dcgan_generator
-generator/keras.optimizers.Adam.learning_rate = 0.0002
-"""
-
-
-def test_config_differences_name_each_changed_binding_and_ignore_run_control():
-    current = (SAVED.replace("train.steps = 100", "train.steps = 500")
-               .replace("eps_x = 2.3", "eps_x = 1.0")
-               .replace("@non_saturating_loss()", "@hinge_loss()")
-               .replace("0.0002", "0.001"))
-    assert checkpoints_lib.config_differences(SAVED, current) == [
-        "RobustGAN.eps_x: 2.3 (saved) -> 1.0 (now)",
-        "RobustGAN.loss: @non_saturating_loss() (saved) -> @hinge_loss() (now)",
-        "generator/Adam.learning_rate: 0.0002 (saved) -> 0.001 (now)",
-    ]
-    assert checkpoints_lib.config_differences(SAVED, SAVED + "train.verbose = 0\n") == []
-    sampled = SAVED + "RobustGAN.sampling = 'batch_stats'\n"
-    assert checkpoints_lib.config_differences(SAVED, sampled) == []
-    evaluation_on = SAVED + "train.callbacks = [@MetricsCallback]\nMetricsCallback.every = 100\n"
-    assert checkpoints_lib.config_differences(SAVED, evaluation_on) == []
-    assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.lam = 0.5\n") == [
-        "RobustGAN.lam: (not set) (saved) -> 0.5 (now)"]
-    # A parameter the saved run did not list (added to the library since) is a difference only
-    # when it is not at its default.
-    assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.norm = 'l2'\n") == []
-    assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.norm = 'linf'\n") == [
-        "RobustGAN.norm: (not set) (saved) -> 'linf' (now)"]
-
-
-def test_check_same_run_refuses_only_a_folder_with_checkpoints_of_another_config(tmp_path):
-    with open(tmp_path / "operative_config.gin", "w") as handle:
-        handle.write(SAVED)
-    other = SAVED.replace("eps_x = 2.3", "eps_x = 1.0")
-    checkpoints_lib.check_same_run(str(tmp_path), other)  # no checkpoints yet: nothing to guard
-    os.makedirs(tmp_path / "checkpoints")
-    (tmp_path / "checkpoints" / "ckpt-5.index").write_bytes(b"")
-    checkpoints_lib.check_same_run(str(tmp_path), SAVED.replace("= 100", "= 900"))
-    with pytest.raises(checkpoints_lib.RunMismatchError, match=r"RobustGAN.eps_x: 2.3 \(saved\)"):
-        checkpoints_lib.check_same_run(str(tmp_path), other)

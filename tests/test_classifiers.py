@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from rgan_tf import classifiers
+from rgan_tf.evaluation import classifiers
+from rgan_tf.evaluation import domain_classifiers
 
 NUM_CLASSES, FEATURE_DIM = 10, 16
 
@@ -14,7 +15,8 @@ NUM_CLASSES, FEATURE_DIM = 10, 16
 def standin_path(tmp_path_factory):
     """The stand-in Inception, saved the way a local copy of the module would sit on disk."""
     path = str(tmp_path_factory.mktemp("models") / "inception_copy")
-    module = classifiers.build_standin_inception(num_classes=NUM_CLASSES, feature_dim=FEATURE_DIM)
+    module = domain_classifiers.build_standin_inception(num_classes=NUM_CLASSES,
+                                                        feature_dim=FEATURE_DIM)
     tf.saved_model.save(module, path)
     return path
 
@@ -81,7 +83,7 @@ def test_outputs_are_the_module_outputs_on_preprocessed_images(standin_path):
 
 def test_a_path_is_loaded_once(tmp_path, count_hub_loads):
     path = str(tmp_path / "once")
-    classifiers.export_classifier(classifiers.build_standin_inception(
+    domain_classifiers.export_classifier(domain_classifiers.build_standin_inception(
         image_size=32, num_classes=3, feature_dim=4), path)
     first = classifiers.load_classifier(path)
     second = classifiers.load_classifier(path)
@@ -132,8 +134,8 @@ def test_unknown_spec_is_a_clear_error(tmp_path):
 
 def test_exported_keras_classifier_round_trips_without_resizing(tmp_path):
     keras.utils.set_random_seed(0)
-    model = classifiers.domain_classifier(8, 1, num_classes=4, width=4, feature_dim=6)
-    path = classifiers.export_classifier(model, str(tmp_path / "domain"))
+    model = domain_classifiers.domain_classifier(8, 1, num_classes=4, width=4, feature_dim=6)
+    path = domain_classifiers.export_classifier(model, str(tmp_path / "domain"))
     classifier = classifiers.load_classifier(path)
     assert classifier.image_size == (8, 8) and classifier.channels == 1
     images = _images(3)
@@ -147,7 +149,7 @@ def test_exported_keras_classifier_round_trips_without_resizing(tmp_path):
 
 def test_keras_file_with_named_layers(tmp_path):
     keras.utils.set_random_seed(0)
-    model = classifiers.domain_classifier(8, 1, num_classes=4, width=4, feature_dim=6)
+    model = domain_classifiers.domain_classifier(8, 1, num_classes=4, width=4, feature_dim=6)
     path = str(tmp_path / "domain.keras")
     model.save(path)
     classifier = classifiers.load_classifier(path)

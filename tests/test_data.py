@@ -21,7 +21,6 @@ from PIL import Image
 from rgan_tf import data
 
 
-
 @pytest.fixture(scope="module")
 def tfds():
     """TensorFlow Datasets; the test is skipped if it does not import."""

@@ -15,8 +15,10 @@ import tensorflow as tf
 from conftest import (IMAGE_SHAPE, LATENT_DIM, run_tool, tiny, tiny_discriminator, tiny_generator,
                       train_tool)
 from rgan_tf import export
+from rgan_tf import samples
 from rgan_tf import images as images_lib
 from rgan_tf.robust_gan import RobustGAN
+from rgan_tf.run import layout
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = 3
@@ -129,10 +131,10 @@ def test_sample_signature_draws_robust_gan_sample(tmp_path):
     np.testing.assert_allclose(outputs["images"], model.sample(7, seed=3), atol=1e-6)
     np.testing.assert_array_equal(outputs["labels"], np.arange(7) % NUM_CLASSES)
     assert "discriminate" not in loaded.signatures
-    sampler = export.Sampler.from_export(path)
+    sampler = samples.Sampler.from_export(path)
     images, labels = sampler.sample(4, seed=3, classes=[2])
     np.testing.assert_array_equal(labels, [2, 2, 2, 2])
-    np.testing.assert_allclose(images, export.Sampler(model).sample(4, 3, [2])[0], atol=1e-6)
+    np.testing.assert_allclose(images, samples.Sampler(model).sample(4, 3, [2])[0], atol=1e-6)
 
 
 def test_batch_stats_export_computes_as_the_model_and_writes_no_variable(tmp_path):
@@ -208,7 +210,7 @@ def test_tool_exports_the_latest_or_a_named_checkpoint(trained_run, tmp_path):
     latest, second = (tf.saved_model.load(str(tmp_path / name)) for name in "ab")
     assert int(latest.step.numpy()) == 4 and int(second.step.numpy()) == 2
     assert "discriminate" in latest.signatures and "discriminate" not in second.signatures
-    with open(tmp_path / "a" / export.EXPORT_INFO) as handle:
+    with open(layout.export_info(str(tmp_path / "a"))) as handle:
         info = json.load(handle)
     assert info["step"] == 4 and info["image_shape"] == [8, 8, 1]
     assert info["sampling"] == "moving_average" and info["ema_decay"] is None

@@ -1,8 +1,8 @@
-"""figures and their tools: every figure tool writes a PNG, and each figure plots the data behind
-it, read back from the matplotlib figure before it is saved (Fig. 2 curves from metrics.jsonl,
-Fig. 4 eps sweep from run folders, Fig. 5 t-SNE from a trained run); curves keep the later record
-of a step evaluated twice. Sample grids (Fig. 6) are tools/sample.py's, tested in test_sample.py
-(`test_grid_and_files`)."""
+"""figures (drawn from records only) and the figure tools (run folders read by rgan_tf.assess):
+every figure tool writes a PNG, and each figure plots the data behind it, read back from the
+matplotlib figure before it is saved (Fig. 2 curves from metrics.jsonl, Fig. 4 eps sweep from run
+folders, Fig. 5 t-SNE from a trained run); curves keep the later record of a step evaluated twice.
+Sample grids (Fig. 6) are tools/sample.py's, tested in test_sample.py (`test_grid_and_files`)."""
 import json
 
 import gin
@@ -11,7 +11,10 @@ import pytest
 from PIL import Image
 
 from conftest import CONFIG, run_tool, tiny
-from rgan_tf import classifiers, figures, launch
+from rgan_tf import assess
+from rgan_tf import config
+from rgan_tf import figures
+from rgan_tf.evaluation import domain_classifiers
 
 
 def write_jsonl(path, records):
@@ -34,13 +37,13 @@ def curve_records(offset=0.0):
 def drawn(monkeypatch):
     """The matplotlib figures the library saves, captured as they are saved."""
     seen = []
-    save = figures._save
+    save = figures.save_figure
 
-    def capture(figure, output):
+    def capture(figure, output, **kwargs):
         seen.append(figure)
-        return save(figure, output)
+        return save(figure, output, **kwargs)
 
-    monkeypatch.setattr(figures, "_save", capture)
+    monkeypatch.setattr(figures, "save_figure", capture)
     return seen
 
 
@@ -74,8 +77,8 @@ def test_plot_metrics_tool_draws_the_curves_of_several_runs(tmp_path, drawn):
     width, height = png_size(output)
     assert width > 4 * 400 and height > 300  # four panels: IS, FID, G loss, D
     # What the panels plot, drawn in this process: each run's records, step by step.
-    figures.plot_metrics([tmp_path / "baseline", tmp_path / "rgan" / "metrics.jsonl"],
-                         str(tmp_path / "two.png"))
+    assess.plot_metrics([str(tmp_path / "baseline"), str(tmp_path / "rgan" / "metrics.jsonl")],
+                        str(tmp_path / "two.png"))
     axes = drawn[-1].axes
     assert [axis.get_title() for axis in axes] == [
         "Inception score", "FID", "generator loss", "discriminator on real data"]
@@ -95,14 +98,32 @@ def test_plot_metrics_tool_draws_the_curves_of_several_runs(tmp_path, drawn):
     styles = {line.get_label(): line.get_linestyle() for line in axes[2].get_lines()}
     assert styles["baseline: g_loss"] == "-" and styles["baseline: g_loss_worst_eps0.01"] == "--"
     assert styles["baseline: g_loss_random_eps0.01"] == ":"
-    figures.plot_metrics([tmp_path / "baseline"], str(tmp_path / "one.png"))
+    assess.plot_metrics([str(tmp_path / "baseline")], str(tmp_path / "one.png"))
     assert png_size(tmp_path / "one.png")[0] > 1000
     assert set(lines_by_label(drawn[-1].axes[0])) == {"is5k", "is5k_worst_eps0.01"}
     write_jsonl(tmp_path / "empty" / "metrics.jsonl", [{"note": "no scores"}])
     with pytest.raises(ValueError, match="No IS or FID"):
-        figures.plot_metrics([tmp_path / "empty"], str(tmp_path / "none.png"))
+        assess.plot_metrics([str(tmp_path / "empty")], str(tmp_path / "none.png"))
     with pytest.raises(ValueError, match="No metrics.jsonl"):
-        figures.plot_metrics([tmp_path / "missing"], str(tmp_path / "x.png"))
+        assess.plot_metrics([str(tmp_path / "missing")], str(tmp_path / "x.png"))
+
+
+def test_figures_draw_from_records_alone(tmp_path, drawn):
+    # No file is read: the records, rows and point sets are the whole input.
+    output = figures.plot_metrics({"a": curve_records(), "b": curve_records(0.5)},
+                                  str(tmp_path / "curves.png"))
+    assert png_size(output)[0] > 4 * 400
+    assert "a: is5k" in lines_by_label(drawn[-1].axes[0])
+    rows = [{"eps_z": z, "eps_x": x, "robust": robust, "metric": "is5k", "value": value}
+            for z, x, robust, value in ((0.01, 2.3, "both", 5.0), (0.1, 2.3, "both", 5.5),
+                                        (0.01, 8.0, "both", 4.5), (0.01, 2.3, "off", 4.0))]
+    assert png_size(figures.plot_eps_sweep(rows, str(tmp_path / "sweep.png")))[0] > 800
+    assert lines_by_label(drawn[-1].axes[0])["baseline"][1] == [4.0, 4.0]
+    points = np.random.default_rng(0).normal(size=(20, 3))
+    panels = [("a vs b", ("a", points), ("b", points + 1.0))]
+    assert png_size(figures.plot_tsne(panels, str(tmp_path / "tsne.png")))[0] > 300
+    assert [axis.get_title() for axis in drawn[-1].axes] == ["a vs b"]
+    assert not list(tmp_path.glob(".*tmp*")), "temporary files left behind"
 
 
 def fake_run(folder, eps_z, eps_x, value, robust="both", metric="is5k"):
@@ -122,7 +143,7 @@ def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path, drawn):
              for i, eps_x in enumerate((0.5, 4.0))]
     runs += [fake_run(tmp_path / "seed1", 0.01, 2.3, 7), fake_run(tmp_path / "base", 0.01, 2.3,
                                                                   4, robust="off")]
-    rows = figures.sweep_points(runs)
+    rows = assess.sweep_points(runs)
     assert rows[0] == {"run": "z0", "eps_z": 0.001, "eps_x": 2.3, "robust": "both",
                        "metric": "is5k", "value": 5.0}  # the latest step, the largest count
     output = tmp_path / "fig4.png"
@@ -133,7 +154,7 @@ def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path, drawn):
     # What is plotted: the eps_z panel holds eps_x at its most common value (2.3), the eps_x
     # panel eps_z at 0.01; two runs at one point (seeds) give their mean and a min-max bar; the
     # baseline is a horizontal line.
-    figures.plot_eps_sweep(runs, str(tmp_path / "again.png"))
+    assess.plot_eps_sweep(runs, str(tmp_path / "again.png"))
     for axis, xs, means, bars in zip(drawn[-1].axes, ([0.001, 0.01, 0.1], [0.5, 2.3, 4.0]),
                                      ([5, 6.5, 7], [6, 6.5, 7]), ([0, 0.5, 0], [0, 0.5, 0])):
         data_line, _, (bar_lines,) = axis.containers[0]
@@ -151,7 +172,7 @@ def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path, drawn):
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("figures")
-    launch.run_training([CONFIG], tiny(2), str(folder / "run"))
+    config.run_training([CONFIG], tiny(2), str(folder / "run"))
     yield folder / "run"
     gin.clear_config()
 
@@ -168,18 +189,18 @@ def test_tsne_tool_on_pixels(trained_run, tmp_path):
 
 def test_tsne_panels_on_classifier_features(trained_run, tmp_path, drawn):
     path = str(tmp_path / "standin")
-    classifiers.export_classifier(classifiers.build_standin_inception(
+    domain_classifiers.export_classifier(domain_classifiers.build_standin_inception(
         image_size=32, num_classes=10, feature_dim=16), path)
-    panels = figures.tsne_panels([str(trained_run)], num_points=30, eps_z=0.5,
-                                 classifier=path, log=lambda message: None)
+    panels = assess.tsne_panels([str(trained_run)], num_points=30, eps_z=0.5,
+                                classifier=path, log=lambda message: None)
     assert [title.split(" (")[0] for title, _, _ in panels] == [
         "input noise", "worst distributions", "real vs run"]
     (_, (_, normal_z), (_, worst_z)), (_, (_, worst_real), (_, worst_fake)) = panels[:2]
     assert normal_z.shape == worst_z.shape == (30, 16)  # the tiny config's latent_dim
     np.testing.assert_allclose(np.linalg.norm(worst_z - normal_z, axis=1), 0.5, rtol=1e-4)
     assert worst_real.shape == worst_fake.shape == (30, 16)  # classifier features
-    output = figures.plot_tsne([str(trained_run)], str(tmp_path / "t.png"), num_points=30,
-                               eps_z=0.5, classifier=path, log=lambda message: None)
+    output = assess.plot_tsne([str(trained_run)], str(tmp_path / "t.png"), num_points=30,
+                              eps_z=0.5, classifier=path, log=lambda message: None)
     assert png_size(output)[0] > 3 * 300
     # Each panel scatters the t-SNE embedding of its two point sets (30 points each), one colour
     # per set, under the panel's title.
@@ -192,4 +213,4 @@ def test_tsne_panels_on_classifier_features(trained_run, tmp_path, drawn):
         for got, want in zip(offsets, embedded, strict=True):
             np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="needs a classifier"):
-        figures.plot_tsne([str(trained_run)], str(tmp_path / "u.png"), classifier=None)
+        assess.plot_tsne([str(trained_run)], str(tmp_path / "u.png"), classifier=None)

@@ -11,17 +11,18 @@ import gin
 import keras
 import pytest
 
-from rgan_tf import launch
-from rgan_tf import zoo
+from conftest import REPO, repo_path
+from rgan_tf import config
+from rgan_tf.study import zoo
 
-CONFIG_DIR = launch.repo_path("gin_configs")
-CONFIGS = sorted(os.path.relpath(path, launch.REPO_ROOT)
+CONFIG_DIR = repo_path("gin_configs")
+CONFIGS = sorted(os.path.relpath(path, REPO)
                  for path in glob.glob(os.path.join(CONFIG_DIR, "*", "*.gin")))
 ROBUST_CONFIGS = [path for path in CONFIGS if path.endswith("_rgan.gin")]
 
 
 def parsed_lines(path):
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     return {line.strip() for line in gin.config_str().splitlines()
             if line.strip() and not line.startswith("#")}
 
@@ -80,8 +81,8 @@ def test_the_issue_configs_ship():
 def header_of(path):
     """The comment lines that open a config file."""
     lines = []
-    with open(launch.repo_path(path)) as config:
-        for line in config:
+    with open(repo_path(path)) as handle:
+        for line in handle:
             if not line.startswith("#"):
                 break
             lines.append(line.rstrip("\n"))
@@ -89,7 +90,8 @@ def header_of(path):
 
 
 def expected_paper_row(name):
-    """`<row>; IS <x>, FID <y>` from rgan_tf.zoo's table (its numbers are rgan_tf.paper's)."""
+    """`<row>; IS <x>, FID <y>` from rgan_tf.study.zoo's table (its numbers are
+    rgan_tf.study.paper's)."""
     row = zoo.PAPER_ROWS[name]
     scores = [f"IS {row.inception_score}"] if row.inception_score != "-" else []
     scores += [f"FID {row.fid}"] if row.fid != "-" else []
@@ -113,8 +115,8 @@ def test_config_parses_and_names_its_reference_and_paper_row(path):
 
 @pytest.mark.parametrize("path", ROBUST_CONFIGS)
 def test_robust_config_adds_only_robust_settings(path):
-    with open(launch.repo_path(path)) as config:
-        assert f"include '{baseline_of(path)}'" in config.read()
+    with open(repo_path(path)) as handle:
+        assert f"include '{baseline_of(path)}'" in handle.read()
     baseline = parsed_lines(baseline_of(path))
     robust = parsed_lines(path)
     assert "RobustGAN.robust = 'off'" in baseline
@@ -125,7 +127,7 @@ def test_robust_config_adds_only_robust_settings(path):
 
 def test_cifar10_robust_settings_are_the_papers():
     for path in ["gin_configs/cifar10/dcgan_rgan.gin", "gin_configs/cifar10/wgan_gp_rgan.gin"]:
-        launch.parse_gin([launch.repo_path(path)], [])
+        config.parse_gin([repo_path(path)], [])
         assert gin.query_parameter("RobustGAN.lam") == 0.1
         assert gin.query_parameter("RobustGAN.eps_z") == 0.01
         assert gin.query_parameter("RobustGAN.eps_x") == 4.0
@@ -138,7 +140,7 @@ def test_robust_radii_are_the_papers(path):
     # CIFAR-10 per-pixel size, 4 / sqrt(3072) per entry, i.e. 4 sqrt(64*64*3 / 3072) = 8.
     data_set = path.split("/")[1]
     side = IMAGE_SIZES[data_set]
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     assert gin.query_parameter("RobustGAN.lam") == 0.1
     assert gin.query_parameter("RobustGAN.eps_z") == 0.01
     expected = 8.0 if data_set == "celeba" else 4.0
@@ -150,7 +152,7 @@ def test_robust_radii_are_the_papers(path):
 @pytest.mark.parametrize("name", sorted(REFERENCE_SETTINGS))
 def test_baseline_matches_its_reference_settings(name):
     steps, d_steps, multiplier, loss, penalty, _ = REFERENCE_SETTINGS[name]
-    launch.parse_gin([launch.repo_path(f"gin_configs/{name}.gin")], [])
+    config.parse_gin([repo_path(f"gin_configs/{name}.gin")], [])
     assert gin.query_parameter("train.steps") == steps
     assert gin.query_parameter("train.batch_size") == 64
     assert query("RobustGAN.d_steps", 1) == d_steps
@@ -167,7 +169,7 @@ def test_baseline_matches_its_reference_settings(name):
 def test_learning_rate_decays_to_zero_over_each_optimizers_updates(path):
     # A Keras schedule counts its own optimizer's updates: the discriminator's optimizer updates
     # d_steps times per generator iteration, so its linear decay spans steps * d_steps updates.
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     steps = gin.query_parameter("train.steps")
     d_steps = query("RobustGAN.d_steps", 1)
     decayed = []
@@ -192,7 +194,7 @@ def test_bwgan_binds_one_data_constant_to_loss_and_penalty():
     # CIFAR-10: measured on the 50,000 training images, dequantized (the header's command);
     # STL-10: estimated from published channel statistics (no copy of the data here).
     for data_set, norm in (("cifar10", 27.01), ("stl10", 44.0)):
-        launch.parse_gin([launch.repo_path(f"gin_configs/{data_set}/bwgan.gin")], [])
+        config.parse_gin([repo_path(f"gin_configs/{data_set}/bwgan.gin")], [])
         assert query("banach_wasserstein_loss.gamma") == norm
         assert query("bwgan_penalty.gamma") == norm
         assert query("bwgan_penalty.weight") == norm
@@ -202,7 +204,7 @@ def test_bwgan_binds_one_data_constant_to_loss_and_penalty():
 
 def test_bwgan_critic_starts_with_a_fan_in_convolution():
     for data_set in ("cifar10", "stl10"):
-        launch.parse_gin([launch.repo_path(f"gin_configs/{data_set}/bwgan_rgan.gin")], [])
+        config.parse_gin([repo_path(f"gin_configs/{data_set}/bwgan_rgan.gin")], [])
         assert gin.query_parameter(
             "wgan_gp_resnet_discriminator.first_initializer") == "he_uniform"
 
@@ -217,7 +219,7 @@ DEQUANTIZED = {"cifar10/wgan_gp_resnet", "cifar10/sngan_resnet", "cifar10/sngan_
 
 @pytest.mark.parametrize("path", CONFIGS)
 def test_data_is_dequantized_where_the_reference_dequantizes(path):
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     expected = name_of(path).replace("_rgan", "") in DEQUANTIZED
     assert query("dataset.dequantize", False) is expected
 
@@ -226,7 +228,7 @@ def test_data_is_dequantized_where_the_reference_dequantizes(path):
 def test_papers_dcgan_is_gan_cifars_dcgan_mode(data_set, size):
     # gan_cifar.py MODE='dcgan': the WGAN-GP CNN (DIM 128, z 128) with a batch-norm critic,
     # sigmoid cross-entropy with the critic's cost halved, Adam(2e-4, 0.5), one critic step.
-    launch.parse_gin([launch.repo_path(f"gin_configs/{data_set}/dcgan_rgan.gin")], [])
+    config.parse_gin([repo_path(f"gin_configs/{data_set}/dcgan_rgan.gin")], [])
     assert gin.query_parameter("build_model.build_generator").selector == "wgan_gp_cnn_generator"
     assert gin.query_parameter(
         "build_model.build_discriminator").selector == "wgan_gp_cnn_discriminator"
@@ -244,20 +246,20 @@ def test_papers_dcgan_is_gan_cifars_dcgan_mode(data_set, size):
 
 
 def test_conditional_sngan_binds_ten_classes_everywhere():
-    launch.parse_gin([launch.repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")], [])
+    config.parse_gin([repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")], [])
     for name in ("RobustGAN", "sngan_resnet_generator", "sngan_resnet_discriminator"):
         assert query(f"{name}.num_classes") == 10
 
 
 def test_celeba_wgan_gp_uses_a_layer_norm_critic():
-    launch.parse_gin([launch.repo_path("gin_configs/celeba/wgan_gp.gin")], [])
+    config.parse_gin([repo_path("gin_configs/celeba/wgan_gp.gin")], [])
     assert gin.query_parameter("dcgan_discriminator.normalization") == "layer"
     assert gin.query_parameter("dcgan_generator.latent_dim") == 128
     assert gin.query_parameter("discriminator/keras.optimizers.Adam.beta_1") == 0.0
 
 
 def test_wgan_gp_matches_its_reference_settings():
-    launch.parse_gin([launch.repo_path("gin_configs/cifar10/wgan_gp.gin")], [])
+    config.parse_gin([repo_path("gin_configs/cifar10/wgan_gp.gin")], [])
     assert gin.query_parameter("RobustGAN.d_steps") == 5
     assert gin.query_parameter("gradient_penalty.weight") == 10.0
     assert gin.query_parameter("generator/keras.optimizers.Adam.learning_rate") == 1e-4
@@ -269,7 +271,7 @@ def test_sampling_and_weight_average_follow_the_reference(path):
     # Gulrajani et al.'s tflib batch norm uses batch statistics also for samples (all WGAN-GP
     # configs); adler-j/bwgan evaluates a 0.99 moving average of the weights, with moving
     # statistics; the other references sample with moving statistics and no average.
-    launch.parse_gin([launch.repo_path(path)], [])
+    config.parse_gin([repo_path(path)], [])
     family = name_of(path).split("/")[1].replace("_rgan", "")
     batch_stats = family in ("wgan_gp", "wgan_gp_resnet")
     assert query("RobustGAN.sampling", "moving_average") == (
@@ -279,13 +281,13 @@ def test_sampling_and_weight_average_follow_the_reference(path):
 
 def test_unknown_parameter_is_an_error():
     with pytest.raises(ValueError, match="no_such_parameter"):
-        launch.parse_gin([launch.repo_path("gin_configs/digits/dcgan.gin")],
+        config.parse_gin([repo_path("gin_configs/digits/dcgan.gin")],
                          ["train.no_such_parameter = 3"])
 
 
 def test_missing_config_file_is_an_error():
     with pytest.raises(FileNotFoundError, match="not_there.gin"):
-        launch.parse_gin(["gin_configs/not_there.gin"], [])
+        config.parse_gin(["gin_configs/not_there.gin"], [])
 
 
 # Small enough to run every config's real architecture on two CPU cores: a real batch of 2 per
@@ -320,7 +322,7 @@ def test_conditional_config_trains_on_labelled_data_through_the_launcher(
         "sngan_resnet_generator.channels = 1", "sngan_resnet_discriminator.channels = 1",
         "sngan_resnet_generator.ch = 8", "sngan_resnet_discriminator.ch = 8"]
     model_dir = str(tmp_path / "run")
-    model = launch.run_training([launch.repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")],
+    model = config.run_training([repo_path("gin_configs/cifar10/sngan_cond_rgan.gin")],
                                 bindings, model_dir)
     assert model.num_classes == 10 and model.robust == "both"
     assert int(model.d_optimizer.iterations.numpy()) == 2
@@ -340,7 +342,7 @@ def test_config_trains_two_steps_through_the_launcher(path, tmp_path, without_gr
     start, cpu = time.perf_counter(), time.process_time()
     keras.backend.clear_session()
     with tfds.testing.mock_data(num_examples=16):
-        model = launch.run_training([launch.repo_path(path)], SMOKE_BINDINGS, model_dir)
+        model = config.run_training([repo_path(path)], SMOKE_BINDINGS, model_dir)
     print(f"{path}: two steps in {time.perf_counter() - start:.1f} s "
           f"({time.process_time() - cpu:.1f} s CPU)")
     assert int(model.g_optimizer.iterations.numpy()) == 2

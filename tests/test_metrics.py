@@ -1,4 +1,5 @@
-"""metrics: TF-GAN's IS/FID/KID maths, streaming collection, the real-statistics cache, evaluate."""
+"""rgan_tf.evaluation's metrics (TF-GAN's IS/FID/KID maths, evaluate), activations (streaming
+collection) and real_stats (the real-statistics cache, keyed on explicit data arguments only)."""
 import json
 import os
 
@@ -9,9 +10,13 @@ import tensorflow as tf
 from scipy import linalg
 
 from conftest import numpy_inception_score
-from rgan_tf import classifiers
 from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
-from rgan_tf import metrics
+from rgan_tf import files
+from rgan_tf.evaluation import activations
+from rgan_tf.evaluation import classifiers
+from rgan_tf.evaluation import domain_classifiers
+from rgan_tf.evaluation import metrics
+from rgan_tf.evaluation import real_stats
 
 NUM_CLASSES, FEATURE_DIM = 10, 16
 
@@ -20,7 +25,7 @@ NUM_CLASSES, FEATURE_DIM = 10, 16
 def standin(tmp_path_factory):
     """The stand-in Inception, saved to disk and loaded back by path like a local copy."""
     path = str(tmp_path_factory.mktemp("models") / "inception")
-    tf.saved_model.save(classifiers.build_standin_inception(
+    tf.saved_model.save(domain_classifiers.build_standin_inception(
         num_classes=NUM_CLASSES, feature_dim=FEATURE_DIM), path)
     return classifiers.load_classifier(path)
 
@@ -48,7 +53,7 @@ def _fid_closed_form(mean_a, cov_a, mean_b, cov_b):
 @pytest.mark.parametrize("count, name", [(50000, "50k"), (5000, "5k"), (1000, "1k"),
                                          (500, "500"), (10000, "10k"), (1500, "1500")])
 def test_format_count_as_in_stylegan2_names(count, name):
-    assert metrics.format_count(count) == name
+    assert activations.format_count(count) == name
 
 
 def test_fid_of_two_gaussians_is_the_closed_form():
@@ -158,8 +163,8 @@ def test_maths_rejects_bad_inputs():
 
 def test_streaming_equals_one_batch(standin):
     images = _digits_like(50, seed=0)
-    logits_one, features_one = metrics.collect_activations([images], standin, verbose=False)
-    logits, features = metrics.collect_activations(_batches(images, 7), standin, verbose=False)
+    logits_one, features_one = activations.collect_activations([images], standin, verbose=False)
+    logits, features = activations.collect_activations(_batches(images, 7), standin, verbose=False)
     np.testing.assert_allclose(logits, logits_one, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(features, features_one, rtol=1e-5, atol=1e-5)
     assert logits.shape == (50, NUM_CLASSES) and features.shape == (50, FEATURE_DIM)
@@ -172,14 +177,14 @@ def test_collect_stops_at_num_samples_and_takes_labelled_batches(standin):
     images = _digits_like(30, seed=1)
     labelled = [(batch, np.zeros(len(batch), np.int32)) for batch in _batches(images, 8)]
     calls = standin.calls
-    logits, features = metrics.collect_activations(iter(labelled), standin, num_samples=20,
+    logits, features = activations.collect_activations(iter(labelled), standin, num_samples=20,
                                                    verbose=False)
     assert logits.shape[0] == 20 and features.shape[0] == 20
     assert standin.calls - calls == 3  # 8 + 8 + 4: the third batch is cut, no fourth
-    _, all_features = metrics.collect_activations([images[:20]], standin, verbose=False)
+    _, all_features = activations.collect_activations([images[:20]], standin, verbose=False)
     np.testing.assert_allclose(features, all_features, rtol=1e-5, atol=1e-5)
     # Fewer images than asked for: what there is.
-    assert metrics.collect_activations([images[:5]], standin, num_samples=20,
+    assert activations.collect_activations([images[:5]], standin, num_samples=20,
                                        verbose=False)[0].shape[0] == 5
 
 
@@ -190,11 +195,12 @@ def test_generated_activations_draws_exactly_num_samples(standin):
         sizes.append(count)
         return _digits_like(count, seed=len(sizes))
 
-    logits, features = metrics.generated_activations(generate, 25, 10, standin, verbose=False)
+    logits, features = activations.generated_activations(generate, 25, 10, standin, verbose=False)
     assert sizes == [10, 10, 5]
     assert logits.shape == (25, NUM_CLASSES) and features.shape == (25, FEATURE_DIM)
     with pytest.raises(ValueError, match="returned 3 images"):
-        metrics.generated_activations(lambda n: _digits_like(3, 0), 5, 5, standin, verbose=False)
+        activations.generated_activations(lambda n: _digits_like(3, 0), 5, 5, standin,
+                                          verbose=False)
 
 
 # --- real statistics cache ------------------------------------------------------------------
@@ -205,10 +211,10 @@ def test_real_statistics_are_cached_and_reused(standin, tmp_path):
     kwargs = dict(source="unit-test", split="train", num_samples=40, batch_size=10,
                   cache_dir=str(tmp_path), batches=lambda: _batches(real, 10), verbose=False)
     calls = standin.calls
-    first = metrics.real_features(standin, **kwargs)
+    first = real_stats.real_features(standin, **kwargs)
     assert standin.calls - calls == 4
     calls = standin.calls
-    second = metrics.real_features(standin, **kwargs)
+    second = real_stats.real_features(standin, **kwargs)
     assert standin.calls == calls  # read from the cache: the classifier did not run
     np.testing.assert_array_equal(first, second)
     assert len(list(tmp_path.glob("*.npz"))) == 1
@@ -216,16 +222,14 @@ def test_real_statistics_are_cached_and_reused(standin, tmp_path):
 
 
 def test_real_statistics_ignore_the_training_dequantization(standin, tmp_path):
-    import gin
-    from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
     levels = np.random.default_rng(1).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
     np.savez(tmp_path / "real.npz", images=levels)
     kwargs = dict(source=f"npz:{tmp_path / 'real.npz'}", num_samples=20, batch_size=10,
                   verbose=False)
-    plain = metrics.real_features(standin, cache_dir=str(tmp_path / "a"), **kwargs)
+    plain = real_stats.real_features(standin, cache_dir=str(tmp_path / "a"), **kwargs)
     try:
         gin.parse_config("dataset.dequantize = True")
-        bound = metrics.real_features(standin, cache_dir=str(tmp_path / "b"), **kwargs)
+        bound = real_stats.real_features(standin, cache_dir=str(tmp_path / "b"), **kwargs)
     finally:
         gin.clear_config()
     np.testing.assert_allclose(bound, plain, rtol=1e-6, atol=1e-6)
@@ -237,9 +241,9 @@ def test_a_key_change_recomputes(standin, tmp_path, change):
     real = _digits_like(40, seed=3)
     kwargs = dict(source="unit-test", split="train", num_samples=40, batch_size=10,
                   cache_dir=str(tmp_path), batches=lambda: _batches(real, 10), verbose=False)
-    metrics.real_features(standin, **kwargs)
+    real_stats.real_features(standin, **kwargs)
     calls = standin.calls
-    metrics.real_features(standin, **dict(kwargs, **change))
+    real_stats.real_features(standin, **dict(kwargs, **change))
     assert standin.calls > calls
 
 
@@ -247,39 +251,47 @@ def test_another_classifier_invalidates(standin, tmp_path):
     real = _digits_like(20, seed=3)
     kwargs = dict(source="unit-test", num_samples=20, batch_size=10, cache_dir=str(tmp_path),
                   batches=lambda: _batches(real, 10), verbose=False)
-    metrics.real_features(standin, **kwargs)
+    real_stats.real_features(standin, **kwargs)
     other_path = str(tmp_path / "other_classifier")
-    classifiers.export_classifier(classifiers.build_standin_inception(
+    domain_classifiers.export_classifier(domain_classifiers.build_standin_inception(
         num_classes=NUM_CLASSES, feature_dim=FEATURE_DIM, seed=1), other_path)
     other = classifiers.load_classifier(other_path)
     assert other.identity != standin.identity
-    metrics.real_features(other, **kwargs)
+    real_stats.real_features(other, **kwargs)
     assert other.calls == 2
 
 
 def test_a_cache_file_with_another_key_is_not_trusted(standin, tmp_path):
     real = _digits_like(20, seed=3)
-    key = metrics.real_stats_key("unit-test", "train", 20, standin)
-    path = metrics.real_stats_path(key, str(tmp_path))
-    metrics.save_real_stats(path, dict(key, num_samples=999), np.zeros((20, FEATURE_DIM)))
-    assert metrics.load_real_stats(path, key) is None
+    key = real_stats.real_stats_key("unit-test", "train", 20, standin)
+    path = real_stats.real_stats_path(key, str(tmp_path))
+    real_stats.save_real_stats(path, dict(key, num_samples=999), np.zeros((20, FEATURE_DIM)))
+    assert real_stats.load_real_stats(path, key) is None
     calls = standin.calls
-    features = metrics.real_features(standin, "unit-test", "train", 20, cache_dir=str(tmp_path),
+    features = real_stats.real_features(standin, "unit-test", "train", 20, cache_dir=str(tmp_path),
                                      batches=[real], verbose=False)
     assert standin.calls == calls + 1 and np.abs(features).sum() > 0
     # Rewritten with the right key: now trusted.
-    np.testing.assert_array_equal(metrics.load_real_stats(path, key), features)
+    np.testing.assert_array_equal(real_stats.load_real_stats(path, key), features)
 
 
-def test_data_arguments_and_their_gin_bindings_enter_the_key(standin):
-    plain = metrics.real_stats_key("digits", "test", 100, standin)
-    with_holdout = metrics.real_stats_key("digits", "test", 100, standin,
-                                          data_kwargs={"holdout": 0.1})
+def test_data_arguments_enter_the_key_and_global_gin_bindings_do_not(standin, tmp_path):
+    plain = real_stats.real_stats_key("digits", "test", 100, standin)
+    with_holdout = real_stats.real_stats_key("digits", "test", 100, standin,
+                                             data_kwargs={"holdout": 0.1})
     assert with_holdout != plain and with_holdout["data"] == {"holdout": 0.1}
-    gin.parse_config("dataset.holdout = 0.1")
-    assert metrics.real_stats_key("digits", "test", 100, standin) == with_holdout
-    gin.clear_config()
-    assert metrics.real_stats_key("digits", "test", 100, standin) == plain
+    # The evaluation reads the data it is told to read: a global binding (say, a training
+    # config's) changes neither the key nor the images (callers pass a run's data settings).
+    kwargs = dict(source="digits", split="test", num_samples=30, batch_size=30, image_size=8,
+                  cache_dir=str(tmp_path), verbose=False)
+    unbound = real_stats.real_features(standin, **kwargs)
+    try:
+        gin.parse_config("dataset.holdout = 0.5\ndataset.source = 'npz:/nowhere.npz'")
+        assert real_stats.real_stats_key("digits", "test", 100, standin) == plain
+        np.testing.assert_array_equal(real_stats.real_features(
+            standin, **dict(kwargs, cache_dir=str(tmp_path / "other"))), unbound)
+    finally:
+        gin.clear_config()
 
 
 def _rewrite_keeping_size_and_mtime(path, content):
@@ -294,21 +306,21 @@ def test_source_file_content_enters_the_key(standin, tmp_path):
     # A same-size rewrite with the same modification time still changes the key.
     data_file = tmp_path / "images.npz"
     data_file.write_bytes(b"abcd")
-    key = metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin)
+    key = real_stats.real_stats_key(f"npz:{data_file}", "train", 10, standin)
     _rewrite_keeping_size_and_mtime(data_file, b"abce")
-    changed = metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin)
+    changed = real_stats.real_stats_key(f"npz:{data_file}", "train", 10, standin)
     assert changed != key
-    assert metrics.real_stats_path(changed) != metrics.real_stats_path(key)
+    assert real_stats.real_stats_path(changed) != real_stats.real_stats_path(key)
     _rewrite_keeping_size_and_mtime(data_file, b"abcd")
-    assert metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin) == key
+    assert real_stats.real_stats_key(f"npz:{data_file}", "train", 10, standin) == key
     # A folder source: one image file among several.
     folder = tmp_path / "images"
     (folder / "3").mkdir(parents=True)
     (folder / "1.png").write_bytes(b"\x00" * 8)
     (folder / "3" / "2.png").write_bytes(b"\x01" * 8)
-    key = metrics.real_stats_key(f"folder:{folder}", "train", 10, standin)
+    key = real_stats.real_stats_key(f"folder:{folder}", "train", 10, standin)
     _rewrite_keeping_size_and_mtime(folder / "3" / "2.png", b"\x01" * 7 + b"\x02")
-    assert metrics.real_stats_key(f"folder:{folder}", "train", 10, standin) != key
+    assert real_stats.real_stats_key(f"folder:{folder}", "train", 10, standin) != key
 
 
 # --- the protocol ---------------------------------------------------------------------------
@@ -342,10 +354,10 @@ def test_evaluate_runs_the_full_pipeline(standin, tmp_path):
     assert good["is500_std"] == pytest.approx(expected_std, rel=1e-3, abs=1e-6)
     assert good["fid500"] < bad["fid500"] and good["kid500"] < bad["kid500"]
     # The metric equals the maths on the collected activations.
-    _, fake = metrics.generated_activations(lambda n: real, 500, 500, standin, verbose=False)
+    _, fake = activations.generated_activations(lambda n: real, 500, 500, standin, verbose=False)
     real_in_batches = iter(_batches(real, 100))
     same = metrics.evaluate(lambda n: next(real_in_batches), **kwargs)
-    real_features = metrics.real_features(standin, "unit-test", "train", 500,
+    real_features = real_stats.real_features(standin, "unit-test", "train", 500,
                                           cache_dir=str(tmp_path), verbose=False)
     assert same["fid500"] == pytest.approx(metrics.frechet_distance(real_features, fake),
                                            abs=1e-6)
@@ -372,8 +384,8 @@ def test_evaluate_names_and_subsets(standin, tmp_path):
 
 def test_append_jsonl(tmp_path):
     path = str(tmp_path / "run" / "metrics.jsonl")
-    metrics.append_jsonl(path, {"step": 1, "fid50k": np.float64(12.5), "is50k": 3.0})
-    metrics.append_jsonl(path, {"step": 2, "fid50k": 11.0, "counts": np.arange(2)})
+    files.append_jsonl(path, {"step": 1, "fid50k": np.float64(12.5), "is50k": 3.0})
+    files.append_jsonl(path, {"step": 2, "fid50k": 11.0, "counts": np.arange(2)})
     lines = open(path, encoding="utf-8").read().splitlines()
     assert [json.loads(line) for line in lines] == [
         {"step": 1, "fid50k": 12.5, "is50k": 3.0}, {"step": 2, "fid50k": 11.0, "counts": [0, 1]}]

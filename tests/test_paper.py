@@ -1,12 +1,15 @@
-"""rgan_tf.paper holds the Robust GAN paper's numbers once: they are the paper's (checked against
-its text when the shared folder beside the repository has it), and every other table of paper
-numbers in the package (`reproduce`, `zoo`) is read from it."""
+"""rgan_tf.study.paper holds the Robust GAN paper's numbers once: they are the paper's (checked
+against its text when the shared folder beside the repository has it), and every other table of
+paper numbers in the package (the study's tables, `zoo`) is read from it."""
 import os
 
 import pytest
 
 from conftest import REPO
-from rgan_tf import paper, reproduce, zoo
+from rgan_tf.study import paper
+from rgan_tf.study import plans
+from rgan_tf.study import tables
+from rgan_tf.study import zoo
 
 PAPER_TEXT = os.environ.get(
     "RGAN_TF_PAPER_TEXT", os.path.join(REPO, "..", "shared", "paper", "robust-gan-paper.txt"))
@@ -89,15 +92,22 @@ def test_table3_is_the_papers(paper_lines):
     assert tuple(TABLE3_LABELS) == paper.TABLE3_VARIANTS
 
 
-def test_reproduce_reads_the_numbers_from_paper():
-    assert reproduce.VARIANTS == paper.TABLE3_VARIANTS
-    assert reproduce.PAPER_TABLE1 == {key: (float(a), float(b))
-                                      for key, (a, b) in paper.TABLE1.items()}
-    assert reproduce.PAPER_TABLE2 == {key: (float(a), float(b))
-                                      for key, (a, b) in paper.TABLE2.items()}
-    assert reproduce.PAPER_TABLE3 == {family: {variant: float(value)
-                                               for variant, value in scores.items()}
-                                      for family, scores in paper.TABLE3.items()}
+def test_the_study_reads_the_numbers_from_paper():
+    assert plans.VARIANTS == paper.TABLE3_VARIANTS
+    assert (paper.LAM, paper.EPS_Z, paper.EPS_X) == (0.1, 0.01, 4.0)
+    assert paper.scaled_eps_x(32, 1) == 2.3 and paper.scaled_eps_x(64, 3) == 8.0
+    # The study's tables show them beside the runs' numbers.
+    records = [{"family": family, "dataset": dataset, "variant": "off", "is": 1.0, "fid": 2.0,
+                "is_worst": 1.0, "fid_worst": 2.0} for family, dataset in paper.TABLE1
+               if not family.startswith("rgan_")]
+    rows = tables.summarise("table1", records, "paper")
+    shown = {(row["model"], row["dataset"]): (row["paper_is"], row["paper_fid"]) for row in rows}
+    assert shown == {key: tuple(map(float, value)) for key, value in paper.TABLE1.items()
+                     if not key[0].startswith("rgan_")}
+    records = [{"family": "dcgan", "variant": variant, "is": 1.0, "fid": 2.0, "is_worst": 1.0,
+                "fid_worst": 2.0} for variant in plans.VARIANTS]
+    assert [row["paper_is"] for row in tables.summarise("table3", records, "small")] == [
+        float(paper.TABLE3["dcgan"][variant]) for variant in plans.VARIANTS]
 
 
 def test_zoo_reads_the_numbers_from_paper():

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import repo_path
 from rgan_tf import losses
 from rgan_tf import penalties
 
@@ -156,12 +157,11 @@ def test_constants_tool_measures_the_mean_image_norm():
     import sys
 
     from rgan_tf import data
-    from rgan_tf import launch
     images = np.concatenate([b.numpy() for b in data.dataset(
         "digits", batch_size=100, split="all", image_size=32, shuffle=False, repeat=False)])[:300]
     expected = np.linalg.norm(images.reshape(300, -1), axis=1).mean()
     result = subprocess.run(
-        [sys.executable, launch.repo_path("tools/bwgan_constants.py"), "--source=digits",
+        [sys.executable, repo_path("tools/bwgan_constants.py"), "--source=digits",
          "--split=all", "--image_size=32", "--num_images=300", "--batch_size=128"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -181,7 +181,6 @@ def test_constants_tool_measures_dequantized_images_when_asked(tmp_path):
     import sys
 
     from rgan_tf import data
-    from rgan_tf import launch
     levels = np.random.default_rng(0).integers(0, 256, size=(40, 8, 8, 3), dtype=np.uint8)
     np.savez(tmp_path / "images.npz", images=levels)
     source = f"npz:{tmp_path / 'images.npz'}"
@@ -193,7 +192,7 @@ def test_constants_tool_measures_dequantized_images_when_asked(tmp_path):
         return np.linalg.norm(images.reshape(40, -1), axis=1).mean()
 
     result = subprocess.run(
-        [sys.executable, launch.repo_path("tools/bwgan_constants.py"), f"--source={source}",
+        [sys.executable, repo_path("tools/bwgan_constants.py"), f"--source={source}",
          "--num_images=40", "--batch_size=16", "--seed=3", "--dequantize"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

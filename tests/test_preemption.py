@@ -1,5 +1,5 @@
 """Graceful preemption: SIGTERM or SIGINT sent to a real training process at a known point (a
-pause point, `rgan_tf.pause_points`) ends it after the step in flight with a checkpoint of that
+pause point, `rgan_tf.run.pause_points`) ends it after the step in flight with a checkpoint of that
 step, one line and exit status 75; a second SIGINT aborts at once and leaves the previous
 checkpoint as the latest; every resume ends with bit-for-bit the weights of an uninterrupted
 run. Also the watcher and the stop callback on their own, and (slow) two workers."""
@@ -14,9 +14,9 @@ import keras
 import pytest
 import tensorflow as tf
 
-from rgan_tf import checkpoints as checkpoints_lib
-from rgan_tf import pause_points
-from rgan_tf import preemption
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import pause_points
+from rgan_tf.run import preemption
 from conftest import (CONFIG, PAUSE_WAIT_S, PREEMPTION_STEPS, assert_same_checkpoints, listing,
                       preemption_bindings, start_paused, tool_command, train_in_process)
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from rgan_tf import export
-from rgan_tf import pause_points
-from rgan_tf import run_lock
+from rgan_tf import samples
+from rgan_tf.run import pause_points
+from rgan_tf.run import run_lock
 from conftest import (CONFIG, assert_refused, assert_same_checkpoints, preemption_bindings,
                       snapshot, start_paused, tiny, tool_command, train_in_process, train_tool)
 
@@ -141,7 +142,7 @@ def test_second_trainer_with_another_config_is_refused_and_the_folder_keeps_the_
     # Export and sampling read the folder while the first trainer holds the lock.
     model, step = export.load_run(str(run))
     assert step == 4
-    images, _ = export.Sampler(model).sample(4, seed=0)
+    images, _ = samples.Sampler(model).sample(4, seed=0)
     assert images.shape == (4, 8, 8, 1) and np.isfinite(images).all()
     export.export_run(str(run), str(tmp_path / "export"))
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import LATENT_DIM, run_tool, tiny, tiny_discriminator, tiny_generator, train_tool
-from rgan_tf import export
+from rgan_tf import samples
 from rgan_tf.robust_gan import RobustGAN
 
 
@@ -90,7 +90,7 @@ def conditional_gan(num_classes=4):
 
 
 def test_conditional_samples_cycle_through_the_requested_classes(tmp_path):
-    sampler = export.Sampler(conditional_gan())
+    sampler = samples.Sampler(conditional_gan())
     images, labels = sampler.sample(5, seed=1, classes=[3, 1])
     np.testing.assert_array_equal(labels, [3, 1, 3, 1, 3])
     _, every_class = sampler.sample(6, seed=1)
@@ -98,9 +98,9 @@ def test_conditional_samples_cycle_through_the_requested_classes(tmp_path):
     # Same z, other labels: other images.
     other, _ = sampler.sample(5, seed=1, classes=[0])
     assert not np.allclose(images, other)
-    paths = export.write_samples(images, labels, str(tmp_path / "files"))
+    paths = samples.write_samples(images, labels, str(tmp_path / "files"))
     assert os.path.basename(paths[0]) == "sample_00000_class3.png"
-    export.write_samples(images, labels, str(tmp_path / "s.npz"))
+    samples.write_samples(images, labels, str(tmp_path / "s.npz"))
     np.testing.assert_array_equal(np.load(tmp_path / "s.npz")["labels"], labels)
     with pytest.raises(ValueError, match=r"Classes \[4\] are outside \[0, 4\)"):
         sampler.sample(2, classes=[4])
@@ -108,15 +108,15 @@ def test_conditional_samples_cycle_through_the_requested_classes(tmp_path):
 
 def test_samples_are_robust_gan_sample(tmp_path):
     model = conditional_gan()
-    images, labels = export.Sampler(model).sample(8, seed=2)
+    images, labels = samples.Sampler(model).sample(8, seed=2)
     np.testing.assert_allclose(images, model.sample(8, seed=2), atol=1e-6)
     assert images.shape == (8, 8, 8, 1) and LATENT_DIM == model.latent_dim
 
 
 def test_sample_format_follows_the_output_name():
-    assert export.sample_format("a/b.png") == "grid"
-    assert export.sample_format("a/b.NPZ") == "npz"
-    assert export.sample_format("a/b") == "files"
-    assert export.sample_format("a/b.png", "files") == "files"
+    assert samples.sample_format("a/b.png") == "grid"
+    assert samples.sample_format("a/b.NPZ") == "npz"
+    assert samples.sample_format("a/b") == "files"
+    assert samples.sample_format("a/b.png", "files") == "files"
     with pytest.raises(ValueError, match="Unknown sample format"):
-        export.sample_format("a", "gif")
+        samples.sample_format("a", "gif")

@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from rgan_tf import checkpoints as checkpoints_lib
-from rgan_tf import preemption
-from rgan_tf import run_lock
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import preemption
+from rgan_tf.run import run_lock
 from conftest import assert_same_checkpoints, tool_command
 
 SOAK_STEPS = 400

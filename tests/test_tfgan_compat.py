@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from rgan_tf import tfgan_compat
+from rgan_tf.evaluation import tfgan_compat
 
 
 def test_imports_eval_module_with_stub_packages():
@@ -39,7 +39,7 @@ def test_eval_functions_give_correct_values_eagerly():
 
 def test_fresh_process_imports_without_estimator():
     # In a new interpreter, before anything else imported TF-GAN: the package __init__ must not run.
-    code = ("from rgan_tf import tfgan_compat\n"
+    code = ("from rgan_tf.evaluation import tfgan_compat\n"
             "import tensorflow as tf\n"
             "assert not hasattr(tf, 'estimator')\n"
             "e = tfgan_compat.tfgan_eval()\n"

@@ -6,9 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from rgan_tf import classifiers
 from rgan_tf import data as data_lib
-from rgan_tf import metrics
+from rgan_tf.evaluation import classifiers
+from rgan_tf.evaluation import domain_classifiers
+from rgan_tf.evaluation import metrics
+from rgan_tf.evaluation import real_stats
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,10 +56,10 @@ def test_tool_without_output_fails(tmp_path):
 
 
 def test_trained_classifier_learns_digits_and_drives_evaluation(tmp_path):
-    model, accuracy = classifiers.train_domain_classifier("digits", steps=200, batch_size=64,
+    model, accuracy = domain_classifiers.train_domain_classifier("digits", steps=200, batch_size=64,
                                                           verbose=0)
     assert accuracy > 0.6  # chance is 0.1
-    path = classifiers.export_classifier(model, str(tmp_path / "digits"))
+    path = domain_classifiers.export_classifier(model, str(tmp_path / "digits"))
     classifier = classifiers.load_classifier(path)
 
     real_test = _digits("test", 200, seed=1)
@@ -73,13 +75,13 @@ def test_trained_classifier_learns_digits_and_drives_evaluation(tmp_path):
     assert good["is200"] > bad["is200"]
     assert good["num_real"] == 500 and good["classifier"] == "digits"
     # The whole split, last partial batch included (digits' test split: the last 359 images).
-    whole = metrics.real_features(classifier, "digits", "test", None, batch_size=100,
+    whole = real_stats.real_features(classifier, "digits", "test", None, batch_size=100,
                                   cache_dir=str(tmp_path / "cache"), verbose=False)
     assert whole.shape[0] == 359
 
 
 def test_steps_or_epochs_exactly_one():
     with pytest.raises(ValueError, match="exactly one"):
-        classifiers.train_domain_classifier("digits", steps=10, epochs=1)
+        domain_classifiers.train_domain_classifier("digits", steps=10, epochs=1)
     with pytest.raises(ValueError, match="exactly one"):
-        classifiers.train_domain_classifier("digits")
+        domain_classifiers.train_domain_classifier("digits")

@@ -26,8 +26,8 @@ def test_launcher_writes_the_run_folder_and_resumes(tmp_path):
                  "samples/latest.png"]:
         assert name in files, files
     assert any(name.startswith("logs/") and "events.out.tfevents" in name for name in files)
-    with open(run / "operative_config.gin") as config:
-        text = config.read()
+    with open(run / "operative_config.gin") as handle:
+        text = handle.read()
     assert "train.steps = 4" in text and "RobustGAN.robust = 'both'" in text
 
     result = train_tool(run, tiny(6))

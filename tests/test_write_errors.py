@@ -11,12 +11,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from rgan_tf import checkpoints as checkpoints_lib
-from rgan_tf import evaluation
+from rgan_tf import config
 from rgan_tf import export
-from rgan_tf import launch
-from rgan_tf import run_lock
+from rgan_tf import samples
+from rgan_tf import training
 from rgan_tf import write_errors
+from rgan_tf.run import checkpoints as checkpoints_lib
+from rgan_tf.run import metrics_callback
+from rgan_tf.run import run_lock
 from conftest import (CONFIG, assert_refused, assert_same_checkpoints, snapshot, tiny,
                       train_in_process, train_tool)
 
@@ -30,8 +32,7 @@ def bindings(steps=STEPS):
 
 
 def train(model_dir, callbacks=()):
-    launch.parse_gin([CONFIG], bindings())
-    from rgan_tf import training
+    config.parse_gin([CONFIG], bindings())
     return training.train(str(model_dir), callbacks=list(callbacks))
 
 
@@ -138,16 +139,16 @@ def test_failed_tensorboard_write_stops_the_run(tmp_path, monkeypatch):
 def test_failed_metrics_write_stops_the_run(tmp_path, monkeypatch):
     # MetricsCallback with its measurements replaced by a constant record: only its writes run.
     run = tmp_path / "run"
-    monkeypatch.setattr(evaluation.classifiers_lib, "load_classifier", lambda spec: None)
-    monkeypatch.setattr(evaluation, "evaluate_model", lambda *args, **kwargs: {"is50": 1.0})
+    monkeypatch.setattr(metrics_callback.classifiers_lib, "load_classifier", lambda spec: None)
+    monkeypatch.setattr(metrics_callback.measures, "evaluate_model", lambda *args, **kwargs: {"is50": 1.0})
 
     def append_jsonl(path, record):
         if record["step"] == 4:
             raise ENOSPC
         raise AssertionError("evaluated after the failure")
 
-    monkeypatch.setattr(evaluation.metrics_lib, "append_jsonl", append_jsonl)
-    metrics = lambda model_dir: evaluation.MetricsCallback(  # noqa: E731
+    monkeypatch.setattr(metrics_callback.files, "append_jsonl", append_jsonl)
+    metrics = lambda model_dir: metrics_callback.MetricsCallback(  # noqa: E731
         model_dir, every=4, num_samples=10, generalization=False, plot=False)
     with pytest.raises(write_errors.WriteFailedError) as raised:
         train(run, callbacks=[metrics])
@@ -217,10 +218,10 @@ def test_failed_sample_write_names_the_output(tmp_path, monkeypatch):
     images = np.zeros((4, 8, 8, 1), np.float32)
     with pytest.raises(write_errors.WriteFailedError,
                        match=f"Could not write {tmp_path}/grid.png .*No space left on device"):
-        export.write_samples(images, None, str(tmp_path / "grid.png"))
+        samples.write_samples(images, None, str(tmp_path / "grid.png"))
     with pytest.raises(ValueError, match="exists"):  # other errors pass unchanged
         (tmp_path / "taken.png").write_bytes(b"")
-        export.write_samples(images, None, str(tmp_path / "taken.png"))
+        samples.write_samples(images, None, str(tmp_path / "taken.png"))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""rgan_tf.zoo and tools/config_table.py: every shipped config has a table row, its parameter
+"""rgan_tf.study.zoo and tools/config_table.py: every shipped config has a table row, its parameter
 counts are the builders' own, and docs/configs.md lists every config."""
 import os
 import subprocess
@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
+from conftest import repo_path
 from rgan_tf import architectures
-from rgan_tf import launch
-from rgan_tf import zoo
+from rgan_tf import config
+from rgan_tf.study import zoo
 
 
 def test_every_shipped_config_has_a_baseline_and_a_paper_row():
@@ -61,12 +62,12 @@ def test_unknown_config_is_an_error():
 
 def test_tool_prints_the_rows_it_is_asked_for():
     result = subprocess.run(
-        [sys.executable, launch.repo_path("tools/config_table.py"), "--config=digits/dcgan",
+        [sys.executable, repo_path("tools/config_table.py"), "--config=digits/dcgan",
          "--config=digits/dcgan_rgan"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert len(lines) == 4 and lines[0].startswith("| Config |")
-    launch.parse_gin([launch.repo_path("gin_configs/digits/dcgan.gin")], [])
+    config.parse_gin([repo_path("gin_configs/digits/dcgan.gin")], [])
     g = zoo.trainable_count(architectures.dcgan_generator())  # with the config's bindings
     d = zoo.trainable_count(architectures.dcgan_discriminator())
     for line, robust in zip(lines[2:], ("no", "both")):
@@ -77,13 +78,13 @@ def test_tool_prints_the_rows_it_is_asked_for():
 
 def test_tool_rejects_an_unknown_config():
     result = subprocess.run(
-        [sys.executable, launch.repo_path("tools/config_table.py"), "--config=mars/gan"],
+        [sys.executable, repo_path("tools/config_table.py"), "--config=mars/gan"],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "mars/gan" in result.stderr
 
 
 def test_docs_table_lists_every_shipped_config():
-    with open(launch.repo_path(os.path.join("docs", "configs.md"))) as handle:
+    with open(repo_path(os.path.join("docs", "configs.md"))) as handle:
         text = handle.read()
     for name in zoo.shipped_configs():
         assert f"| `{name}` |" in text, name
@@ -93,8 +94,8 @@ def test_docs_table_lists_every_shipped_config():
 def test_docs_table_is_the_tools_output(tmp_path):
     output = tmp_path / "configs.md"
     result = subprocess.run(
-        [sys.executable, launch.repo_path("tools/config_table.py"), f"--output={output}"],
+        [sys.executable, repo_path("tools/config_table.py"), f"--output={output}"],
         capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-2000:]
-    with open(launch.repo_path(os.path.join("docs", "configs.md"))) as handle:
+    with open(repo_path(os.path.join("docs", "configs.md"))) as handle:
         assert output.read_text() == handle.read(), "rerun tools/config_table.py --output=..."

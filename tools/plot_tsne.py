@@ -1,46 +1,11 @@
-"""Draws the t-SNE embeddings of paper Fig. 5: normal vs worst-case noise and worst-case real vs
-worst-case generated images (first run), and real vs generated images (every run).
+"""Draws the t-SNE embeddings of paper Fig. 5 for run folders (the `rgan-plot-tsne` command).
 
     python tools/plot_tsne.py --runs=runs/digits_dcgan,runs/digits_dcgan_rgan \
-        --classifier=classifiers/digits --num_points=500 --output=fig5.png
-    python tools/plot_tsne.py --runs=runs/digits_dcgan_rgan --features=pixels --eps_z=0.5
+        --classifier=classifiers/digits --output=fig5.png
+
+Flags and logic: `rgan_tf.cli.plot_tsne` (needs rgan_tf installed: `pip install -e .`).
 """
-import os
-import sys
-
-from absl import app
-from absl import flags
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rgan_tf import launch  # noqa: E402
-
-flags.DEFINE_list("runs", None, "Run folders.", required=True)
-flags.DEFINE_integer("num_points", 500, "Points per set (the paper: 500).")
-flags.DEFINE_float("eps_z", None, "Worst-case noise radius; default the first run's eps_z.")
-flags.DEFINE_float("eps_x", None, "Worst-case image radius; default the first run's eps_x.")
-flags.DEFINE_enum("features", "classifier", ["classifier", "pixels"], "What represents an image.")
-flags.DEFINE_string("classifier", "inception", "With --features=classifier: 'inception' or a "
-                    "path.")
-flags.DEFINE_string("real_source", None, "Real data; default the first run's dataset.source.")
-flags.DEFINE_string("real_split", "train", "Real split.")
-flags.DEFINE_integer("seed", 0, "Seed of the noise and of t-SNE.")
-flags.DEFINE_string("output", "tsne.png", "The PNG to write.")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    del argv
-    from rgan_tf import figures
-    try:
-        path = figures.plot_tsne(
-            FLAGS.runs, FLAGS.output, num_points=FLAGS.num_points, eps_z=FLAGS.eps_z,
-            eps_x=FLAGS.eps_x, features=FLAGS.features,
-            classifier=FLAGS.classifier if FLAGS.features == "classifier" else None,
-            real_source=FLAGS.real_source, real_split=FLAGS.real_split, seed=FLAGS.seed)
-        print(f"Wrote {path}.")
-    except (ValueError, FileNotFoundError) as error:
-        launch.fail(error)
-
+from rgan_tf.cli import plot_tsne
 
 if __name__ == "__main__":
-    app.run(main)
+    plot_tsne.run()

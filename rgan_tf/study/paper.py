@@ -1,10 +1,12 @@
-"""The Robust GAN paper's numbers, kept once: Tables 1 to 3 as the paper prints them.
+"""The Robust GAN paper's numbers, kept once: Tables 1 to 3 as the paper prints them, and the
+robust settings it reports.
 
-Every other place that shows a paper number (`rgan_tf.reproduce`'s tables, `rgan_tf.zoo`'s config
+Every other place that shows a paper number (the study's tables, `rgan_tf.study.zoo`'s config
 table, hence the README and `docs/configs.md`) reads it from here; `tests/test_paper.py` checks
 these values against the paper's text. Values are the printed strings ("21.70", "19.2"), so the
 precision the paper gives is kept; `score` turns one into a float.
 """
+import math
 
 #: Table 1 (unconditional): (model, data set) -> (Inception Score, FID). A data set the paper
 #: gives no number for is absent (BWGAN on STL-10: footnote 3, it did not converge).
@@ -34,7 +36,25 @@ TABLE3 = {
     }.items()
 }
 
+#: How the study's tables name the paper's rows.
+VARIANT_NAMES = {"off": "baseline", "random": "+random noise", "generator": "G only",
+                 "discriminator": "D only", "both": "both (RGAN)"}
+FAMILY_NAMES = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_gp_res": "WGAN-GP ResNet",
+                "bwgan": "BWGAN", "sngan": "SNGAN", "sngan_cond": "SNGAN (conditional)"}
+
+# The robust settings the paper reports ("Hyperparameters"): lambda 0.1, eps_z 0.01 (z of dim
+# 128), eps_x 4 on CIFAR-10's 32x32x3 images in [-1, 1], kept on STL-10 ("the training settings
+# keep the same as those for CIFAR-10").
+LAM, EPS_Z, EPS_X = 0.1, 0.01, 4.0
+
 
 def score(printed):
     """A printed number as a float (None stays None)."""
     return None if printed is None else float(printed)
+
+
+def scaled_eps_x(image_size, channels):
+    """The paper's eps_x = 4 (32x32x3) at the same per-pixel RMS for another image shape (the
+    rule of gin_configs/digits/dcgan_rgan.gin, 2.3 on 32x32x1, and of the CelebA configs, 8 on
+    64x64x3)."""
+    return round(EPS_X * math.sqrt(image_size * image_size * channels / 3072.0), 1)

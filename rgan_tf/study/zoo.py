@@ -3,20 +3,18 @@
 `describe(path)` parses one config, builds both players through gin (`training.build_model`) and
 returns what the README's table shows for it; `markdown_table` renders rows; `tools/config_table.py`
 prints the table for every config (`docs/configs.md` holds its output). Scores are the Robust GAN
-paper's (IS / FID, Tables 1-3); a config without a number in its tables says why.
+paper's (IS / FID, Tables 1-3, from `rgan_tf.study.paper`); a config without a number in its
+tables says why.
 """
 import collections
-import glob
 import os
 
-import gin
 import keras
 import numpy as np
 
-from rgan_tf import launch
-from rgan_tf import paper
-
-CONFIG_DIR = "gin_configs"
+from rgan_tf import config
+from rgan_tf import training
+from rgan_tf.study import paper
 
 DATA_SETS = {
     "cifar10": "CIFAR-10 32x32", "stl10": "STL-10 48x48", "celeba": "CelebA 64x64",
@@ -52,8 +50,8 @@ BASELINES = {
                      "none: Radford et al.'s layer rules (not carpedm20's 32x32 network)"),
 }
 
-# Config -> (the paper's row, IS, FID; the numbers from rgan_tf.paper); "-" where the paper gives
-# no such number.
+# Config -> (the paper's row, IS, FID; the numbers from rgan_tf.study.paper); "-" where the
+# paper gives no such number.
 PaperRow = collections.namedtuple("PaperRow", ["row", "inception_score", "fid"])
 _NOT_IN_TABLES = PaperRow("not in the paper's tables", "-", "-")
 PAPER_ROWS = {
@@ -112,12 +110,13 @@ Row = collections.namedtuple("Row", [
 
 
 def shipped_configs():
-    """Names `<data set>/<config>` of every gin file under `gin_configs/`: data sets and
-    baselines in the order of `DATA_SETS` and `BASELINES` (unknown ones last, by name), each
+    """Names `<data set>/<config>` of every gin file directly under `gin_configs/<data set>/`
+    (the study's own families under `gin_configs/study/<scale>/` are not baselines): data sets
+    and baselines in the order of `DATA_SETS` and `BASELINES` (unknown ones last, by name), each
     robust config right after its baseline."""
-    paths = glob.glob(os.path.join(launch.repo_path(CONFIG_DIR), "*", "*.gin"))
-    names = [os.path.splitext(os.path.relpath(p, launch.repo_path(CONFIG_DIR)))[0]
-             for p in paths]
+    prefix = config.CONFIG_DIR + "/"
+    names = [os.path.splitext(path[len(prefix):])[0]
+             for path in config.shipped_configs("*/*.gin")]
     data_sets, baselines = list(DATA_SETS), list(BASELINES)
 
     def order(name):
@@ -145,27 +144,28 @@ def describe(name):
     Raises:
       ValueError: `name` is not a shipped config or has no entry in the tables above.
     """
-    path = launch.repo_path(os.path.join(CONFIG_DIR, name + ".gin"))
-    if not os.path.isfile(path):
-        raise ValueError(f"No gin config {name!r} under {CONFIG_DIR}/ (known: "
-                         f"{', '.join(shipped_configs())}).")
+    try:
+        path = config.find_config(f"{config.CONFIG_DIR}/{name}.gin")
+    except FileNotFoundError:
+        raise ValueError(f"No gin config {name!r} under {config.CONFIG_DIR}/ (known: "
+                         f"{', '.join(shipped_configs())}).") from None
     baseline = baseline_name(name)
     if baseline not in BASELINES or name not in PAPER_ROWS:
-        raise ValueError(f"{name} has no entry in rgan_tf.zoo.BASELINES / PAPER_ROWS; add one.")
-    from rgan_tf import training  # after launch: registers every configurable
-    launch.parse_gin([path], ["build_model.jit_compile = False"])
+        raise ValueError(f"{name} has no entry in rgan_tf.study.zoo.BASELINES / PAPER_ROWS; add "
+                         "one.")
+    config.parse_gin([path], ["build_model.jit_compile = False"])
     keras.backend.clear_session()
     model = training.build_model()
-    robust = gin.query_parameter("RobustGAN.robust")
+    robust = model.robust
     generator, discriminator = (trainable_count(model.generator),
                                 trainable_count(model.discriminator))
     del model
     keras.backend.clear_session()
     model_name, reference = BASELINES[baseline]
-    paper = PAPER_ROWS[name]
+    row = PAPER_ROWS[name]
     return Row(name, DATA_SETS[name.split("/")[0]], model_name,
                "no" if robust == "off" else robust, reference, generator, discriminator,
-               paper.row, paper.inception_score, paper.fid)
+               row.row, row.inception_score, row.fid)
 
 
 def markdown_table(rows):

@@ -1,5 +1,5 @@
 """Checkpoints of a run: both players, both optimizers, the step counter and the generator's moving
-average (when on); and the check that a run folder belongs to the model being trained.
+average (when on). (Whether a folder's run is the same model: `rgan_tf.run.operative_config`.)
 
 The step counter is the model's own `step_counter` (not the generator optimizer's `iterations`,
 which a mixed-precision step skipped for overflow does not advance). Every random draw of a train
@@ -16,39 +16,20 @@ full (TensorFlow checks every tensor's CRC) before any variable is assigned, and
 is skipped, with a message, for the one before it.
 """
 import glob
-import inspect
 import os
 import re
 import shutil
 
 import tensorflow as tf
-from gin import config as gin_config
-from gin import config_parser
 
-from rgan_tf import pause_points
-
-#: Bindings that may change between the runs that share a folder: they steer the run, not the
-#: model, its training maths or its data.
-RUN_CONTROL_BINDINGS = frozenset({
-    "train.steps", "train.verbose", "train.checkpoint_every", "train.checkpoint_every_secs",
-    "train.sample_every",
-    "train.keep_checkpoints", "train.strategy", "train.resume_despite_changes",
-    "train.callbacks",
-    "build_model.jit_compile",
-    "RobustGAN.sampling",  # how images are made outside training, not how the model trains
-})
-# Whole configurables that only observe a run (evaluation during training).
-RUN_CONTROL_PREFIXES = ("MetricsCallback.",)
+from rgan_tf.run import layout
+from rgan_tf.run import pause_points
 
 _CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)$")
 
 
 class CheckpointError(ValueError):
     """No readable checkpoint, or a checkpoint that does not fit the model."""
-
-
-class RunMismatchError(ValueError):
-    """The run folder holds checkpoints of a different model or configuration."""
 
 
 def build_checkpoint(model, without=()):
@@ -272,106 +253,20 @@ def _remove_partial(directory, step):
             pass
 
 
-# ------------------------------------------------------------------------------------------------
-# Is this folder's run the same model?
-
-class _TextDelegate(config_parser.ParserDelegate):
-    """Keeps configurable references and macros as their text, for comparing configs."""
-
-    def configurable_reference(self, scoped_name, evaluate):
-        return _Text(f"@{scoped_name}{'()' if evaluate else ''}")
-
-    def macro(self, macro_name):
-        return _Text(f"%{macro_name}")
-
-
-class _Text(str):
-    def __repr__(self):
-        return str(self)
-
-
-def _default_text(name):
-    """The default value (as `parse_bindings` writes it) of the parameter `scope/selector.param`
-    of a registered configurable, or None if it has none or cannot be looked up."""
-    selector, _, param = name.rpartition("/")[2].rpartition(".")
-    try:
-        # gin has no public lookup of a configurable by name; a failure only means "unknown".
-        configurable = gin_config._REGISTRY.get_match(selector)  # pylint: disable=protected-access
-        target = configurable.wrapped
-        target = target.__init__ if inspect.isclass(target) else target
-        default = inspect.signature(target).parameters[param].default
-    except Exception:  # noqa: BLE001
+def resolve_checkpoint(model_dir, checkpoint=None):
+    """The checkpoint prefix named by `checkpoint`: None (the latest), a step (`500`), a name
+    (`ckpt-500`) or a path; ValueError if it is not there."""
+    if checkpoint is None:
         return None
-    if default is inspect.Parameter.empty:
-        return None
-    try:
-        return parse_bindings(f"{selector}.{param} = {default!r}")[f"{selector}.{param}"]
-    except Exception:  # noqa: BLE001  (a default gin cannot write, e.g. an object)
-        return None
-
-
-def parse_bindings(config_text):
-    """`{"scope/selector.param": value text}` of a gin config text (e.g. an operative config)."""
-    bindings = {}
-    for statement in config_parser.ConfigParser(config_text, _TextDelegate()):
-        if isinstance(statement, config_parser.BindingStatement):
-            scope = f"{statement.scope}/" if statement.scope else ""
-            # Operative configs name configurables by their shortest unique selector; keep the
-            # last dotted part so "rgan_tf.training.train" and "train" compare equal.
-            selector = statement.selector.split(".")[-1]
-            bindings[f"{scope}{selector}.{statement.arg_name}"] = repr(statement.value)
-    return bindings
-
-
-def config_differences(saved_text, current_text, ignore=RUN_CONTROL_BINDINGS):
-    """Lines `name: saved -> current` for every binding that differs between two configs.
-
-    A parameter only one side lists counts as a difference unless its value there is the
-    configurable's default: a parameter added to the library since the run was saved leaves the
-    run's behaviour as it was as long as it keeps its default.
-    """
-    saved, current = parse_bindings(saved_text), parse_bindings(current_text)
-    lines = []
-    for name in sorted(set(saved) | set(current)):
-        if name in ignore or name.startswith(RUN_CONTROL_PREFIXES):
-            continue
-        before, after = saved.get(name, "(not set)"), current.get(name, "(not set)")
-        if (name in saved) != (name in current):
-            if _default_text(name) == (after if name in current else before):
-                continue
-        if before != after:
-            lines.append(f"{name}: {before} (saved) -> {after} (now)")
-    return lines
-
-
-def check_same_run(model_dir, operative_config, config_name="operative_config.gin",
-                   checkpoint_dir="checkpoints"):
-    """Refuses a run folder whose checkpoints belong to a different configuration.
-
-    Compares the folder's saved operative config with this run's, ignoring the bindings that
-    only steer the run (`RUN_CONTROL_BINDINGS`: steps, checkpoint and sample frequency, ...).
-    Reads only: nothing in the folder is written or removed.
-
-    Raises:
-      RunMismatchError: the folder has checkpoints and its config differs (the message lists
-        every differing binding).
-    """
-    if not list_checkpoints(os.path.join(model_dir, checkpoint_dir)):
-        return
-    path = os.path.join(model_dir, config_name)
-    if not os.path.isfile(path):
-        return  # nothing to compare with: restoring checks that the variables fit.
-    with open(path) as saved:
-        saved_text = saved.read()
-    try:
-        differences = config_differences(saved_text, operative_config)
-    except (SyntaxError, ValueError) as error:
-        raise RunMismatchError(f"{path} cannot be parsed ({error}); cannot tell whether the "
-                               "checkpoints in this folder are this model's.") from error
-    if differences:
-        raise RunMismatchError(
-            f"{model_dir} holds checkpoints of a different run configuration; refusing to resume "
-            "or overwrite them. Use a new --model_dir or the saved settings (or bind "
-            "train.resume_despite_changes=True to resume with the new ones). Differences:\n  "
-            + "\n  ".join(differences))
-
+    checkpoint = str(checkpoint)
+    directory = layout.checkpoint_dir(model_dir)
+    if checkpoint.isdigit():
+        checkpoint = f"ckpt-{checkpoint}"
+    path = checkpoint if os.sep in checkpoint else os.path.join(directory, checkpoint)
+    if path.endswith(".index"):
+        path = path[:-len(".index")]
+    if not os.path.isfile(path + ".index"):
+        available = [os.path.basename(p) for p in list_checkpoints(directory)]
+        raise ValueError(f"No checkpoint {checkpoint!r} in {directory}; available: "
+                         f"{', '.join(available) or 'none'}.")
+    return path

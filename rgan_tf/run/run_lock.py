@@ -29,8 +29,9 @@ import socket
 import sys
 
 from rgan_tf import write_errors
+from rgan_tf.run import layout
 
-LOCK_FILE = "train.lock"
+LOCK_FILE = layout.LOCK_FILE
 
 
 class RunFolderBusyError(OSError):
@@ -83,7 +84,7 @@ class RunLock:
 
     def __init__(self, model_dir, log=print):
         self.model_dir = model_dir
-        self.path = os.path.join(model_dir, LOCK_FILE)
+        self.path = layout.lock_file(model_dir)
         self.log = log
         self._fd = None
         self._created_folder = False
@@ -221,7 +222,7 @@ def read_holder(model_dir):
     """The holder recorded in `model_dir`'s lock file, or None if there is none (it may be
     stale: only `RunLock.acquire` tells)."""
     try:
-        with open(os.path.join(model_dir, LOCK_FILE)) as handle:
+        with open(layout.lock_file(model_dir)) as handle:
             text = handle.read()
         return json.loads(text) if text.strip() else None
     except (OSError, ValueError):
