@@ -17,6 +17,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from rgan_tf import compile_mode as compile_mode_lib
 from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
 from rgan_tf import perturbations
@@ -150,19 +151,21 @@ class RobustGAN(keras.Model):
     # ----------------------------------------------------------------------------------------
     # Keras plumbing.
 
-    def compile(self, g_optimizer, d_optimizer, jit_compile=True, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, jit_compile="auto", **kwargs):
         """Sets the two players' optimizers and builds their slots on the players' variables.
 
         Building here (inside the caller's strategy scope) avoids lazily created slots inside a
-        distributed step. XLA is on by default: the step compiles, and runs faster, on CPU too;
-        it is turned off, with a log line, under a multi-replica strategy that cannot compile
-        it (`rgan_tf.distribute.resolve_jit_compile`). A player built under the
-        `mixed_float16` policy gets its optimizer wrapped in `keras.optimizers.LossScaleOptimizer`
-        (dynamic loss scaling; `train_step` passes every loss through `scale_loss`).
+        distributed step. `jit_compile` is "auto" (XLA where it is faster for these players on
+        this device: `rgan_tf.compile_mode`), True or False; the resolved mode, with its reason,
+        is logged and kept in `self.compile_mode`. XLA stays off under a multi-replica strategy
+        that cannot compile the step. A player built under the `mixed_float16` policy gets its
+        optimizer wrapped in `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling;
+        `train_step` passes every loss through `scale_loss`).
         """
-        super().compile(
-            jit_compile=distribute.resolve_jit_compile(jit_compile, self.distribute_strategy),
-            **kwargs)
+        self.compile_mode = compile_mode_lib.resolve(
+            jit_compile, [self.generator, self.discriminator], self.distribute_strategy)
+        compile_mode_lib.log(self.compile_mode)
+        super().compile(jit_compile=self.compile_mode.jit_compile, **kwargs)
         self.g_optimizer = _with_loss_scaling(g_optimizer, self.generator)
         self.d_optimizer = _with_loss_scaling(d_optimizer, self.discriminator)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -171,12 +174,12 @@ class RobustGAN(keras.Model):
     def get_compile_config(self):
         return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
                 "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "jit_compile": self.jit_compile}
+                "jit_compile": self.compile_mode.requested}
 
     def compile_from_config(self, config):
         self.compile(g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
                      d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-                     jit_compile=config.get("jit_compile", True))
+                     jit_compile=config.get("jit_compile", compile_mode_lib.AUTO))
 
     @property
     def metrics(self):

@@ -4,10 +4,12 @@ A run folder (`model_dir`) holds:
   checkpoints/          both players, both optimizers (the step counter is the generator
                         optimizer's `iterations`); running again with the same folder resumes
   operative_config.gin  every gin binding the run used
+  compile_mode.json     XLA on or off for this (last) session, as requested and why
   logs/                 TensorBoard scalars
   samples/              PNG grids from a fixed z, every `sample_every` steps and at the end
 """
 import contextlib
+import json
 import math
 import os
 
@@ -18,6 +20,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from rgan_tf import checkpoints as checkpoints_lib
+from rgan_tf import compile_mode
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
 from rgan_tf import distribute
@@ -28,6 +31,7 @@ CHECKPOINT_DIR = "checkpoints"
 SAMPLES_DIR = "samples"
 LOGS_DIR = "logs"
 OPERATIVE_CONFIG = "operative_config.gin"
+COMPILE_MODE = "compile_mode.json"
 
 
 MIXED_PRECISION_POLICIES = (None, "float32", "mixed_bfloat16", "mixed_float16")
@@ -173,7 +177,7 @@ def _dtype_policy(name):
 
 @gin.configurable
 def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
-                g_optimizer=None, d_optimizer=None, jit_compile=True, mixed_precision=None,
+                g_optimizer=None, d_optimizer=None, jit_compile="auto", mixed_precision=None,
                 sync_batch_norm=False):
     """Builds and compiles the configured `RobustGAN` (call inside the strategy's scope).
 
@@ -183,8 +187,10 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
       g_optimizer, d_optimizer: optimizer classes or factories, called with no arguments; gin
         binds their hyperparameters in the `generator/` and `discriminator/` scopes. Default
         Adam(2e-4, beta_1=0.5) (DCGAN).
-      jit_compile: compile the train step with XLA (turned off, with a log line, under a
-        multi-replica strategy, which cannot compile it: see `rgan_tf.distribute`).
+      jit_compile: "auto" (default: XLA where it is faster for these players on this device,
+        `rgan_tf.compile_mode`), True or False (forced; XLA stays off under a multi-replica
+        strategy, which cannot compile it: see `rgan_tf.distribute`). The resolved mode is
+        logged and written to the run folder (`compile_mode.json`).
       mixed_precision: None or "float32" (full precision), "mixed_bfloat16" or "mixed_float16":
         the Keras dtype policy the players are built under (float32 variables, 16-bit compute;
         the builders' float32 last layers keep images and logits float32). Under
@@ -266,6 +272,8 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
     start = checkpoints.restore_latest()
     os.makedirs(model_dir, exist_ok=True)
     _write_atomically(os.path.join(model_dir, OPERATIVE_CONFIG), operative_config)
+    _write_atomically(os.path.join(model_dir, COMPILE_MODE),
+                      json.dumps(compile_mode.as_dict(model.compile_mode)) + "\n")
     if start >= steps:
         print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
         return model
