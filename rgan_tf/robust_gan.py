@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from rgan_tf import compile_mode as compile_mode_lib
+from rgan_tf import critic_calls
 from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
 from rgan_tf import perturbations
@@ -135,6 +136,9 @@ class RobustGAN(keras.Model):
         self.seed = int(seed)
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.image_shape = image_shape
+        # Real and fake images in one critic call where that changes nothing (no batch norm, no
+        # per-call state): `rgan_tf.critic_calls`.
+        self.fused_critic_calls = critic_calls.scores_samples_independently(discriminator)
         self.built = True
 
         self.robust_generator = robust in ("generator", "both", "random")
@@ -242,8 +246,7 @@ class RobustGAN(keras.Model):
         # d L_fake/dG(z), the raw worst-case directions r_1 and r_2.
         with tf.GradientTape() as tape:
             tape.watch([real, fake])
-            real_logits = self.discriminate(real, labels, training=True)
-            fake_logits = self.discriminate(fake, fake_labels, training=True)
+            real_logits, fake_logits = self._discriminate_pair(real, labels, fake, fake_labels)
             clean = (tf.reduce_mean(self.loss_family.real(real_logits))
                      + tf.reduce_mean(self.loss_family.fake(fake_logits)))
             objective = self._clean_weight() * clean
@@ -271,11 +274,10 @@ class RobustGAN(keras.Model):
                     self.norm)
             # Robust loss: L_real(x + eps_x r_1) + L_fake(G(z) + eps_x r_2).
             with tf.GradientTape() as tape:
-                robust = (
-                    tf.reduce_mean(self.loss_family.real(self.discriminate(
-                        real + self.eps_x * r_real, labels, training=True)))
-                    + tf.reduce_mean(self.loss_family.fake(self.discriminate(
-                        fake + self.eps_x * r_fake, fake_labels, training=True))))
+                real_logits_robust, fake_logits_robust = self._discriminate_pair(
+                    real + self.eps_x * r_real, labels, fake + self.eps_x * r_fake, fake_labels)
+                robust = (tf.reduce_mean(self.loss_family.real(real_logits_robust))
+                          + tf.reduce_mean(self.loss_family.fake(fake_logits_robust)))
                 scaled = self._scale(self.d_optimizer, self.lam * robust)
             grads = _sum_grads(grads, tape.gradient(scaled, variables))
             self.trackers["d_robust"].update_state(robust)
@@ -324,6 +326,13 @@ class RobustGAN(keras.Model):
 
     # ----------------------------------------------------------------------------------------
     # Helpers.
+
+    def _discriminate_pair(self, real, labels, fake, fake_labels):
+        """Training-mode logits `[B]` on real and on fake images: one critic call of twice the
+        batch when `self.fused_critic_calls`, else two calls."""
+        return critic_calls.score_pair(
+            lambda images, classes: self.discriminate(images, classes, training=True),
+            real, fake, labels, fake_labels, fused=self.fused_critic_calls)
 
     def _clean_weight(self):
         if self.weighting == "mixture" and self.robust != "off":
