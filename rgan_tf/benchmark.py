@@ -270,6 +270,7 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
         load_average_before=[round(x, 2) for x in load_before],
         load_average_after=[round(x, 2) for x in os.getloadavg()],
         matmul_peak=peaks,
+        onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow's default"),
         xla=all(line["jit_compile"] for line in first.values()),
         strategy=type(strategy).__name__,
         replicas=strategy.num_replicas_in_sync,
@@ -346,7 +347,8 @@ def table(result):
     busy = max(load) > 0.5 * result["cores"]
     rows.append(f"device: {result['device']}; strategy {result['strategy']} x"
                 f"{result['replicas']}; batch {result['batch_size']} x d_steps "
-                f"{result['d_steps']}; peak RSS {result['peak_memory_mb']:.0f} MB; load "
+                f"{result['d_steps']}; oneDNN {result['onednn']}; peak RSS "
+                f"{result['peak_memory_mb']:.0f} MB; load "
                 f"{load[0]:.1f} -> {load[1]:.1f}"
                 + (" (BUSY MACHINE: these times are not the machine's speed)" if busy else ""))
     return "\n".join(rows)
