@@ -112,3 +112,15 @@ def test_step_time_counts_the_steps_and_not_fits_teardown():
     wall, cpu = benchmark._time_steps(_SleepyGAN(), data=None, steps=4)
     assert 0.045 < wall < 0.09
     assert cpu < 0.02  # sleeping costs no CPU time
+
+
+def test_classifier_throughput_counts_the_digits_classifiers_work():
+    lines = benchmark.classifier_throughput(("digits",), ("off",), batch_size=4, batches=1)
+    (line,) = lines
+    # domain_classifier(32, 1, 10): 3x3 convs 1->32 (32x32), 32->32 stride 2 (16x16),
+    # 32->64 (16x16), 64->64 stride 2 (8x8); dense 64->128 and 128->10.
+    per_image = 2 * (32 * 32 * 32 * 9 * 1 + 16 * 16 * 32 * 9 * 32 + 16 * 16 * 64 * 9 * 32
+                     + 8 * 8 * 64 * 9 * 64 + 64 * 128 + 128 * 10)
+    assert line["gflop_per_image"] == pytest.approx(per_image / 1e9)
+    assert line["images_per_sec"] > 0 and line["jit_compile"] is False
+    assert "digits" in benchmark.classifier_table(lines)

@@ -6,6 +6,7 @@ step on the same networks (random data, no download).
         --variants=plain,baseline,robust --compile_modes=auto,on,off --steps=5
     python tools/benchmark.py --gin_file=gin_configs/cifar10/dcgan.gin \
         --precisions=float32,mixed_bfloat16 --compile_modes=off
+    python tools/benchmark.py --classifiers=digits,cifar10,inception --steps=3
 
 Prints a table (one line per step variant, compile mode and precision: wall and CPU time,
 images/s, GFLOP per step, GFLOP/s and share of the measured matmul peak), then one JSON line;
@@ -31,6 +32,9 @@ flags.DEFINE_list("compile_modes", ["auto"], "XLA settings to time: auto (the de
                   "on, off.")
 flags.DEFINE_list("precisions", [], "Keras dtype policies to time (float32, mixed_bfloat16, "
                   "mixed_float16); default: the config's.")
+flags.DEFINE_list("classifiers", [], "Instead of train steps, time the evaluation classifier "
+                  "pass of these networks (digits, cifar10, inception) under --compile_modes "
+                  "(default here: off,on), --batch_size (default 100) and --steps batches.")
 flags.DEFINE_bool("flops", True, "Count each step's FLOPs and measure the matmul peak.")
 flags.DEFINE_integer("steps", 20, "Timed train steps per variant and round.")
 flags.DEFINE_integer("warmup", 3, "Untimed train steps per variant first (XLA compilation).")
@@ -45,6 +49,17 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     from rgan_tf import benchmark
+    if FLAGS.classifiers:
+        try:
+            lines = benchmark.classifier_throughput(
+                FLAGS.classifiers,
+                tuple(FLAGS.compile_modes) if FLAGS["compile_modes"].present else ("off", "on"),
+                batch_size=FLAGS.batch_size or 100, batches=FLAGS.steps, warmup=FLAGS.warmup)
+        except ValueError as error:
+            launch.fail(error)
+        print(benchmark.classifier_table(lines))
+        print(json.dumps(lines), flush=True)
+        return
     gin_files = FLAGS.gin_file or [launch.repo_path(DEFAULT_CONFIG)]
     try:
         result = benchmark.run(gin_files, FLAGS.gin_bindings, steps=FLAGS.steps,
