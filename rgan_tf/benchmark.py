@@ -64,6 +64,21 @@ def device_description():
     return f"CPU ({platform.processor() or platform.machine()}), {cores} cores"
 
 
+def cpu_bf16_features():
+    """The CPU's bfloat16 instruction sets (from /proc/cpuinfo: avx512_bf16, amx_bf16), or []
+    where the file is missing. Without them TensorFlow emulates bfloat16 arithmetic in float32
+    and `mixed_bfloat16` only adds casts."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return sorted({flag for flag in line.split(":", 1)[1].split()
+                                   if flag in ("avx512_bf16", "amx_bf16")})
+    except OSError:
+        pass
+    return []
+
+
 def peak_rss_mb():
     """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -273,6 +288,7 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
         load_average_after=[round(x, 2) for x in os.getloadavg()],
         matmul_peak=peaks,
         onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow's default"),
+        cpu_bf16=cpu_bf16_features(),
         xla=all(line["jit_compile"] for line in first.values()),
         strategy=type(strategy).__name__,
         replicas=strategy.num_replicas_in_sync,
@@ -349,7 +365,8 @@ def table(result):
     busy = max(load) > 0.5 * result["cores"]
     rows.append(f"device: {result['device']}; strategy {result['strategy']} x"
                 f"{result['replicas']}; batch {result['batch_size']} x d_steps "
-                f"{result['d_steps']}; oneDNN {result['onednn']}; peak RSS "
+                f"{result['d_steps']}; oneDNN {result['onednn']}; CPU bfloat16 "
+                f"{','.join(result['cpu_bf16']) or 'none'}; peak RSS "
                 f"{result['peak_memory_mb']:.0f} MB; load "
                 f"{load[0]:.1f} -> {load[1]:.1f}"
                 + (" (BUSY MACHINE: these times are not the machine's speed)" if busy else ""))
