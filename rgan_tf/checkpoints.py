@@ -1,9 +1,12 @@
-"""Checkpoints of a run: both players, both optimizers and the step counter; and the check that a
-run folder belongs to the model being trained.
+"""Checkpoints of a run: both players, both optimizers, the step counter and the generator's moving
+average (when on); and the check that a run folder belongs to the model being trained.
 
-The step counter is the generator optimizer's `iterations`. Every random draw of a train step is a
-pure function of `(seed, step)` (`rgan_tf.rng`) and the data set's order is fixed by the seed, so
-the counter is also the data position (one batch per step): it is all the state a resume needs.
+The step counter is the model's own `step_counter` (not the generator optimizer's `iterations`,
+which a mixed-precision step skipped for overflow does not advance). Every random draw of a train
+step is a pure function of `(seed, step)` (`rgan_tf.rng`) and the data set's order is fixed by the
+seed, so the counter is also the data position (one batch per step): it is all the state a resume
+needs. A checkpoint written before the counter existed takes its step from the generator
+optimizer's `iterations` (what its draws were keyed on), with a message.
 
 Writing is crash-safe: TensorFlow writes a checkpoint's data into a temporary folder, merges it into
 `ckpt-<step>.data-*` and writes `ckpt-<step>.index` last, and `tf.train.CheckpointManager` then
@@ -16,18 +19,23 @@ import glob
 import inspect
 import os
 import re
+import shutil
 
 import tensorflow as tf
 from gin import config as gin_config
 from gin import config_parser
 
+from rgan_tf import pause_points
+
 #: Bindings that may change between the runs that share a folder: they steer the run, not the
 #: model, its training maths or its data.
 RUN_CONTROL_BINDINGS = frozenset({
-    "train.steps", "train.verbose", "train.checkpoint_every", "train.sample_every",
+    "train.steps", "train.verbose", "train.checkpoint_every", "train.checkpoint_every_secs",
+    "train.sample_every",
     "train.keep_checkpoints", "train.strategy", "train.resume_despite_changes",
     "train.callbacks",
     "build_model.jit_compile",
+    "RobustGAN.sampling",  # how images are made outside training, not how the model trains
 })
 # Whole configurables that only observe a run (evaluation during training).
 RUN_CONTROL_PREFIXES = ("MetricsCallback.",)
@@ -43,10 +51,23 @@ class RunMismatchError(ValueError):
     """The run folder holds checkpoints of a different model or configuration."""
 
 
-def build_checkpoint(model):
-    """The `tf.train.Checkpoint` of a compiled `RobustGAN`: players and optimizers."""
-    return tf.train.Checkpoint(generator=model.generator, discriminator=model.discriminator,
-                               g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer)
+def build_checkpoint(model, without=()):
+    """The `tf.train.Checkpoint` of a compiled `RobustGAN`: players, optimizers, the step counter
+    (`step`) and, with `ema_decay` set, the generator's moving average (`ema`); minus the parts
+    named in `without`."""
+    parts = dict(generator=model.generator, discriminator=model.discriminator,
+                 g_optimizer=model.g_optimizer, d_optimizer=model.d_optimizer,
+                 step=model.step_counter)
+    if model.ema_weights:
+        parts["ema"] = list(model.ema_weights)
+    return tf.train.Checkpoint(**{name: part for name, part in parts.items()
+                                  if name not in without})
+
+
+def saved_parts(path):
+    """The top-level names (`generator`, `step`, `ema`, ...) a checkpoint holds."""
+    names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+    return {name.split("/")[0] for name in names if not name.startswith("_CHECKPOINTABLE")}
 
 
 def checkpoint_step(path):
@@ -89,6 +110,25 @@ def verify_checkpoint(path):
     return None
 
 
+def check_spectral_norm_layout(path):
+    """Refuses a checkpoint written with `keras.layers.SpectralNormalization` (rgan_tf 0.1).
+
+    That layer stored `W / sigma` in the kernel (and its power-iteration vector as `vector_u`);
+    `rgan_tf.architectures.spectral_norm` keeps the raw `W` (Miyato et al.), so such weights
+    would mean something else here.
+
+    Raises:
+      CheckpointError: the checkpoint has a `vector_u` variable.
+    """
+    names = [name for name, _ in tf.train.list_variables(path)]
+    if any("/vector_u/" in name for name in names):
+        raise CheckpointError(
+            f"Checkpoint {path} was written with Keras' SpectralNormalization layer (rgan_tf "
+            "0.1), which stored W / sigma in the kernel; this version keeps the raw W and "
+            "normalizes it in the forward pass (Miyato et al.), so the checkpoint cannot be "
+            "resumed, exported or evaluated. Train the model again with this version.")
+
+
 class RunCheckpoints:
     """The checkpoints of one run folder (`<model_dir>/checkpoints`).
 
@@ -97,13 +137,17 @@ class RunCheckpoints:
       directory: the checkpoint folder; created on the first `save`.
       max_to_keep: how many recent checkpoints to keep.
       log: where messages go (default `print`).
+      write_directory: where `save` writes (default `directory`). A non-chief worker of a
+        multi-worker run restores the chief's checkpoints but writes its own to a scratch
+        folder: TensorFlow asks every worker to take part in a save, and only the chief's
+        copy is kept.
     """
 
-    def __init__(self, model, directory, max_to_keep=3, log=print):
+    def __init__(self, model, directory, max_to_keep=3, log=print, write_directory=None):
         self.model = model
         self.directory = directory
         self.checkpoint = build_checkpoint(model)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, directory,
+        self.manager = tf.train.CheckpointManager(self.checkpoint, write_directory or directory,
                                                   max_to_keep=max_to_keep)
         self.log = log
         self.restored = None  # the prefix restored from, if any
@@ -121,8 +165,8 @@ class RunCheckpoints:
         return list_checkpoints(self.directory)
 
     def step(self):
-        """The model's step counter (generator iterations done)."""
-        return int(self.model.g_optimizer.iterations.numpy())
+        """The model's step counter (train steps done)."""
+        return int(self.model.step_counter.numpy())
 
     def restore(self, path):
         """Restores the checkpoint at `path` after reading it in full; returns its step.
@@ -134,12 +178,36 @@ class RunCheckpoints:
         reason = verify_checkpoint(path)
         if reason is not None:
             raise CheckpointError(f"Checkpoint {path} is unreadable ({reason}).")
+        check_spectral_norm_layout(path)
+        saved = saved_parts(path)
+        if "ema" in saved and not self.model.ema_weights:
+            raise CheckpointError(
+                f"Checkpoint {path} holds the generator's moving average (a run with "
+                "RobustGAN.ema_decay set) but this model keeps none: bind RobustGAN.ema_decay "
+                "as the run did.")
+        missing = ({"step"} | ({"ema"} if self.model.ema_weights else set())) - saved
+        checkpoint = (build_checkpoint(self.model, without=missing) if missing
+                      else self.checkpoint)
         try:
-            self.checkpoint.restore(path).assert_consumed()
+            checkpoint.restore(path).assert_consumed()
         except (AssertionError, ValueError, tf.errors.OpError) as error:
             raise CheckpointError(
                 f"Checkpoint {path} does not fit this model (a different architecture or "
                 f"optimizer?): {str(error).strip().splitlines()[0]}") from error
+        if checkpoint is not self.checkpoint:  # the written checkpoints count on from it
+            self.checkpoint.save_counter.assign(checkpoint.save_counter)
+        if "step" in missing:
+            # Written before the model had its own step counter: its draws and data position
+            # were keyed on the generator optimizer's iterations.
+            self.model.step_counter.assign(self.model.g_optimizer.iterations)
+            self.log(f"Note: {path} has no step counter (an older checkpoint); its step is the "
+                     "generator optimizer's iterations.")
+        if "ema" in missing:
+            for average, weight in zip(self.model.ema_weights,
+                                       self.model.generator.trainable_variables):
+                average.assign(weight)
+            self.log(f"Note: {path} has no moving average of the generator; it starts from "
+                     "the restored generator's weights.")
         step = self.step()
         if step != checkpoint_step(path):
             raise CheckpointError(f"Checkpoint {path} holds step {step}, not the step its name "
@@ -181,9 +249,27 @@ class RunCheckpoints:
         resumed from) that step; returns its path."""
         step = self.step()
         if step != self._saved_step:
-            self.manager.save(checkpoint_number=step)
+            pause_points.pause("checkpoint_write", step)  # a test hook; off by default
+            try:
+                self.manager.save(checkpoint_number=step)
+            except BaseException:
+                _remove_partial(self.manager.directory, step)
+                raise
             self._saved_step = step
         return self.latest
+
+
+def _remove_partial(directory, step):
+    """Removes what a failed save of `step` left (e.g. on a full disk): TensorFlow's staging
+    folder `ckpt-<step>_temp/` and a partial `ckpt-<step>.index` / `.data-*`. Such files are
+    never a good checkpoint: a readable `ckpt-<step>` newer than the restored one would have
+    been restored. The earlier checkpoints and the `checkpoint` state file are untouched."""
+    shutil.rmtree(os.path.join(directory, f"ckpt-{step}_temp"), ignore_errors=True)
+    for path in glob.glob(os.path.join(directory, f"ckpt-{step}.*")):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------------------------------------

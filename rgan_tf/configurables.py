@@ -7,7 +7,8 @@ Optimizers are bound per player with scopes:
 import gin
 import keras
 
-for _optimizer in (keras.optimizers.Adam, keras.optimizers.RMSprop, keras.optimizers.SGD):
+for _optimizer in (keras.optimizers.Adam, keras.optimizers.RMSprop, keras.optimizers.SGD,
+                   keras.optimizers.LossScaleOptimizer):
     gin.external_configurable(_optimizer, module="keras.optimizers")
 
 gin.external_configurable(keras.optimizers.schedules.PolynomialDecay,

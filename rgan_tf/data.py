@@ -57,6 +57,18 @@ with the global seed, so that order is reproducible when the global seed is the 
 sets it from the same seed). `shuffle_buffer` is unused for the in-memory sources, which are
 shuffled in full (only indices are shuffled).
 
+Dequantization (`dequantize=True`, for 8-bit sources: tfds, folder and uint8 npz): each pixel
+level `x` in 0..255 becomes `(x + u) / 128 - 1` with `u ~ U[0, 1)`, i.e. a uniform draw from the
+level's bin `[x / 128 - 1, (x + 1) / 128 - 1)` in [-1, 1): the reference pipelines' `x / 128 - 1 +
+U(0, 1/128)` (igul222/improved_wgan_training `gan_cifar_resnet.py` lines 194-195;
+pfnet-research/sngan_projection `datasets/cifar10.py` lines 20-21; adler-j/tensordata
+`cifar10.py` lines 122 and 163-164, used by BWGAN). Without it a level maps to `x / 127.5 - 1`
+(255 to exactly 1). The noise is added at the source's resolution, before any resize, and is a
+stateless function of `(seed, position in the stream)` (`rgan_tf.rng.stream_seed` with stream
+`DEQUANTIZE_STREAM`): the same seed gives the same noisy batches, a new epoch new noise, and
+`skip(n)` (resume) continues the uninterrupted stream exactly. It is a training option:
+evaluation reads real images with `dequantize=False`.
+
 Input checks: everything that would otherwise fail later, or silently train on wrong data, fails at
 the call with one `ValueError` (or `FileNotFoundError` for a missing path) saying what to fix.
 Accepted npz image dtypes are uint8 (read as 0..255) and float16/32/64 (must be finite and in
@@ -73,6 +85,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from rgan_tf import rng
+
 #: The forms `source` may take.
 SOURCE_FORMS = ("digits", "tfds:<name>", "npz:<path>", "folder:<path>")
 #: Image file types read by `folder:` sources (compared case-insensitively).
@@ -86,6 +100,10 @@ HOLDOUT_SEED = 20190615
 #: TFDS data sets with a standard GAN geometry: name -> output side (None: native).
 TFDS_STANDARD_SIZES = {"cifar10": None, "mnist": None, "stl10": 48, "celeb_a": 64}
 
+#: `rgan_tf.rng` stream of the dequantization noise, far above the train step's streams (8 per
+#: critic step), so the data never shares a stateless-RNG key with the model's draws.
+DEQUANTIZE_STREAM = 4095
+
 _PREFIXES = ("tfds", "npz", "folder")
 _SPLIT_RE = re.compile(r"^(train|test|all)(?:\[(-?\d+%?)?:(-?\d+%?)?\])?$")
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -98,7 +116,7 @@ _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I
 @gin.configurable
 def dataset(source="digits", batch_size=64, split="train", image_size=None, with_labels=False,
             shuffle=True, repeat=True, seed=0, drop_remainder=True, shuffle_buffer=10_000,
-            data_dir=None, holdout=None):
+            data_dir=None, holdout=None, dequantize=False):
     """Batches of real images (and labels) from `source`.
 
     Args:
@@ -118,6 +136,9 @@ def dataset(source="digits", batch_size=64, split="train", image_size=None, with
       holdout: npz/folder (and digits): images held out as the "test" split, a fraction in (0, 1)
         or a count; None: digits holds out its last 20%, npz its `test_images` if any, folder
         nothing.
+      dequantize: map each 8-bit level `x` to `(x + U[0, 1)) / 128 - 1`, as the WGAN-GP ResNet,
+        SNGAN and BWGAN references do (see the module docstring); deterministic given `seed`.
+        Only for 8-bit sources (tfds, folder, uint8 npz).
 
     Returns:
       A prefetched `tf.data.Dataset` of float32 images `[B, H, W, C]` in [-1, 1], or of
@@ -132,17 +153,27 @@ def dataset(source="digits", batch_size=64, split="train", image_size=None, with
     image_size = _check_image_size(image_size)
     shuffle_buffer = _check_int("shuffle_buffer", shuffle_buffer, 1)
     seed = _check_int("seed", seed, None)
+    if not isinstance(dequantize, bool):
+        raise ValueError(f"dataset.dequantize must be True or False, got {dequantize!r}.")
+    if dequantize and kind == "digits":
+        raise ValueError("dataset.dequantize applies to 8-bit images (tfds, folder, uint8 npz); "
+                         "digits holds 17 grey levels as floats: leave dequantize False.")
     if kind == "tfds":
         if holdout is not None:
             raise ValueError(
                 f"dataset.holdout applies to digits, npz and folder sources; {source} has its own "
                 "splits: use split='test' or a slice such as 'train[90%:]'.")
         ds = _tfds_dataset(argument, split, image_size, with_labels, shuffle, seed,
-                           shuffle_buffer, data_dir, batch_size, drop_remainder, repeat)
+                           shuffle_buffer, data_dir, batch_size, drop_remainder, repeat,
+                           dequantize)
     else:
         table = _table(kind, argument, holdout)
+        if dequantize and table.images is not None and table.images.dtype != np.uint8:
+            raise ValueError(f"dataset.dequantize applies to 8-bit images, but {source} holds "
+                             f"{table.images.dtype} images; store uint8 0..255 or leave "
+                             "dequantize False.")
         ds = _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed,
-                            batch_size, drop_remainder)
+                            batch_size, drop_remainder, dequantize)
     options = tf.data.Options()
     options.deterministic = True
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
@@ -255,6 +286,18 @@ def _to_float(images):
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 127.5 - 1.0
     return tf.cast(images, tf.float32)
+
+
+def _dequantize(images, seed, position):
+    """uint8 `[..., H, W, C]` -> float32 `(x + u) / 128 - 1`, `u ~ U[0, 1)` per entry, in [-1, 1).
+
+    `u` is a stateless draw keyed by `(seed, position)`: `position` is the int64 index of the
+    image (or batch) in the stream, so the noise is reproducible and fresh at every position.
+    """
+    key = rng.stream_seed(seed, position, DEQUANTIZE_STREAM)
+    noise = tf.random.stateless_uniform(tf.shape(images), key, dtype=tf.float32,
+                                        alg=rng.ALGORITHM)
+    return (tf.cast(images, tf.float32) + noise) / 128.0 - 1.0
 
 
 def _resize_with(images, size, method):
@@ -682,7 +725,7 @@ def _order(count, shuffle, repeat, seed):
 
 
 def _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed, batch_size,
-                   drop_remainder):
+                   drop_remainder, dequantize=False):
     indices = table.select(split)
     if with_labels:
         if table.labels is None or np.any(table.labels[indices] < 0):
@@ -707,33 +750,37 @@ def _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed,
     if table.paths is None:
         images = tf.constant(table.images)
 
-        def make_batch(batch_positions):
+        def make_batch(batch_index, batch_positions):
             chosen = tf.gather(indices, batch_positions)
-            batch = _resize(_to_float(tf.gather(images, chosen)), image_size)
+            batch = tf.gather(images, chosen)
+            batch = _dequantize(batch, seed, batch_index) if dequantize else _to_float(batch)
+            batch = _resize(batch, image_size)
             if with_labels:
                 return batch, tf.gather(labels, chosen)
             return batch
 
-        return positions.batch(batch_size, drop_remainder=drop_remainder).map(
+        return positions.batch(batch_size, drop_remainder=drop_remainder).enumerate().map(
             make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     paths = tf.constant(table.paths)
 
-    def load(position):
+    def load(index, position):
         chosen = tf.gather(indices, position)
         image = tf.io.decode_image(tf.io.read_file(tf.gather(paths, chosen)), channels=0,
                                    dtype=tf.uint8, expand_animations=False)
         image = _to_channels(image, channels)
         if image_size is None:
             image = tf.ensure_shape(image, (height, width, channels))
-        image = _resize(_to_float(image), image_size)
+        image = _dequantize(image, seed, index) if dequantize else _to_float(image)
+        image = _resize(image, image_size)
         image.set_shape((height, width, channels))
         if with_labels:
             return image, tf.gather(labels, chosen)
         return image
 
-    return positions.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(
-        batch_size, drop_remainder=drop_remainder)
+    loaded = positions.enumerate().map(load, num_parallel_calls=tf.data.AUTOTUNE,
+                                       deterministic=True)
+    return loaded.batch(batch_size, drop_remainder=drop_remainder)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -782,7 +829,7 @@ def _tfds_info(name, data_dir, image_size, with_labels):
 
 
 def _tfds_dataset(name, split, image_size, with_labels, shuffle, seed, shuffle_buffer, data_dir,
-                  batch_size, drop_remainder, repeat):
+                  batch_size, drop_remainder, repeat, dequantize=False):
     import tensorflow_datasets as tfds
     info = _tfds_info(name, data_dir, image_size, with_labels)
     # Images stay encoded until after the shuffle buffer: it then holds ~10 kB of PNG/JPEG per
@@ -802,15 +849,16 @@ def _tfds_dataset(name, split, image_size, with_labels, shuffle, seed, shuffle_b
         ds = ds.repeat()
     feature, crop, size = info["image"], info["crop"], info["size"]
 
-    def prepare(example):
+    def prepare(index, example):
         image = feature.decode_example(example["image"])
         if crop:
             image = tf.image.resize_with_crop_or_pad(image, crop, crop)
-        image = _resize(_to_float(image), size)
+        image = _dequantize(image, seed, index) if dequantize else _to_float(image)
+        image = _resize(image, size)
         image = tf.ensure_shape(image, info["shape"])
         if with_labels:
             return image, tf.cast(example["label"], tf.int32)
         return image
 
-    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(
-        batch_size, drop_remainder=drop_remainder)
+    ds = ds.enumerate().map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder)

@@ -88,6 +88,44 @@ def resolve_jit_compile(jit_compile, strategy=None):
     return jit_compile
 
 
+def in_multi_worker_mode(strategy=None):
+    """Whether `strategy` (None: the current one) spans several worker processes."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())
+
+
+def is_chief(strategy=None):
+    """Whether this process writes the run folder: True except on the non-chief workers of a
+    multi-worker run (`strategy.extended.should_checkpoint`)."""
+    strategy = strategy or tf.distribute.get_strategy()
+    return bool(strategy.extended.should_checkpoint)
+
+
+def any_worker(flags, strategy=None):
+    """`flags` OR-ed over the workers of a multi-worker run (a collective: every worker must
+    call it at the same point); elsewhere `flags` as they are.
+
+    Used between steps, so that every worker takes the same decision (stop, write a
+    checkpoint) after the same step although a signal or a clock reached only one of them.
+
+    Args:
+      flags: a sequence of booleans.
+      strategy: the model's strategy (None: the current one).
+
+    Returns:
+      A list of booleans, one per flag.
+    """
+    flags = [bool(flag) for flag in flags]
+    strategy = strategy or tf.distribute.get_strategy()
+    if not in_multi_worker_mode(strategy):
+        return flags
+    local = tf.constant([float(flag) for flag in flags], tf.float32)
+    per_replica = strategy.run(tf.identity, args=(local,))
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    return [bool(value > 0) for value in total.numpy()]
+
+
 def reducible_logs(logs):
     """The train step's scalar logs, shaped so that Keras can reduce them across workers.
 
@@ -100,9 +138,7 @@ def reducible_logs(logs):
     Args:
       logs: dict of name -> scalar tensor, computed in a replica context.
     """
-    strategy = tf.distribute.get_strategy()
-    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode()):
+    if not in_multi_worker_mode():
         return logs
     return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 

@@ -49,6 +49,8 @@ from rgan_tf import classifiers as classifiers_lib
 from rgan_tf import metrics as metrics_lib
 from rgan_tf import perturbations
 from rgan_tf import rng
+from rgan_tf import sampling as sampling_lib
+from rgan_tf import write_errors
 
 METRICS_FILE = "metrics.jsonl"
 METRICS_PLOT = "metrics.png"
@@ -253,6 +255,8 @@ class ExportedGenerator:
         self.latent_dim = int(self.loaded.latent_dim.numpy())
         self.num_classes = int(self.loaded.num_classes.numpy()) or None
         self.step = int(self.loaded.step.numpy())
+        self.sampling = sampling_lib.exported_sampling(self.loaded)
+        self.ema_decay = _export_info(export_dir).get("ema_decay")
         self._generate = self.loaded.signatures["serving_default"]
         self.image_shape = tuple(self._generate.structured_outputs["images"].shape[1:])
 
@@ -261,6 +265,15 @@ class ExportedGenerator:
         if self.num_classes:
             feed["label"] = tf.convert_to_tensor(labels, tf.int32)
         return self._generate(**feed)["images"]
+
+
+def _export_info(export_dir):
+    """The export's `assets.extra/rgan_tf_export.json` (`rgan_tf.export.EXPORT_INFO`), or {}."""
+    path = os.path.join(export_dir, "assets.extra", "rgan_tf_export.json")
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as handle:
+        return json.load(handle)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,8 +415,11 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
       The `rgan_tf.metrics.evaluate` record (`is50k`, `is50k_std`, `fid50k`, `kid50k` and the
       protocol fields), plus `is50k_worst_eps<r>` (and `_std`), `fid50k_worst_eps<r>`, `g_loss`,
       `g_loss_worst_eps<r>`, `g_loss_random_eps<r>` for each radius, `noise_norm`, `noise_seed`,
-      `robustness_radii`, `loss_samples`, and the cost: `eval_seconds`, `eval_cpu_seconds`,
-      `eval_peak_rss_mib` (`eval_peak_gpu_mib` on a GPU; see `ResourceMeter`).
+      `robustness_radii`, `loss_samples`, how the images were made - `sampling` (the
+      generator's mode, `rgan_tf.sampling`; "batch_stats" adds `sampling_batch`, the images per
+      generator call, whose statistics normalize them) and `ema_decay` (None: the live weights) - and the cost:
+      `eval_seconds`, `eval_cpu_seconds`, `eval_peak_rss_mib` (`eval_peak_gpu_mib` on a GPU; see
+      `ResourceMeter`).
     """
     radii = _check_radii(robustness_radii)
     if image_size is None:
@@ -432,8 +448,19 @@ def evaluate_model(model, classifier="inception", source=None, split="test", num
                                                      seed))
             record.update(robustness_radii=radii, loss_samples=loss_samples)
     record.update(noise_seed=int(seed), **({"noise_norm": norm} if norm else {}))
+    record.update(sampling_fields(model, min(batch_size, num_samples)))
     record.update(meter.fields("eval"))
     return record
+
+
+def sampling_fields(model, batch_size):
+    """The record fields that say how `model`'s images were made (see `evaluate_model`);
+    `batch_size`: images per generator call."""
+    mode = getattr(model, "sampling", "moving_average")
+    fields = {"sampling": mode, "ema_decay": getattr(model, "ema_decay", None)}
+    if mode == "batch_stats":
+        fields["sampling_batch"] = int(batch_size)
+    return fields
 
 
 def _square_side(shape):
@@ -512,6 +539,7 @@ def load_real_images(split, num_images, image_size=None, with_labels=False, seed
     """
     from rgan_tf import data as data_lib
     kwargs = dict(data_kwargs or {})
+    kwargs.setdefault("dequantize", False)  # a training option: score the data as it is
     if source is not None:
         kwargs["source"] = source
     if image_size is not None:
@@ -664,7 +692,7 @@ def _generalization_data(model, source, num_images, data_kwargs, log):
 
 
 _SUMMARY_FIELDS = ("step", "num_fake", "num_real", "real_source", "real_split", "classifier",
-                   "resize", "eval_seconds", "eval_cpu_seconds", "eval_peak_rss_mib")
+                   "resize", "sampling", "eval_seconds", "eval_cpu_seconds", "eval_peak_rss_mib")
 
 
 def summary_line(record):
@@ -690,7 +718,8 @@ def _bound(name, default):
 
 # Numeric record fields that describe the protocol: not worth a TensorBoard curve.
 _NOT_SCALARS = frozenset({"step", "num_fake", "num_real", "is_splits", "noise_seed",
-                          "loss_samples", "d_num_train", "d_num_heldout"})
+                          "loss_samples", "d_num_train", "d_num_heldout", "sampling_batch",
+                          "ema_decay"})
 
 
 @gin.configurable(denylist=["model_dir"])
@@ -771,7 +800,9 @@ class MetricsCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.classifier = classifiers_lib.load_classifier(self.classifier_spec)
-        self.writer = tf.summary.create_file_writer(os.path.join(self.model_dir, LOGS_DIR))
+        logs = os.path.join(self.model_dir, LOGS_DIR)
+        with write_errors.reporting(logs):
+            self.writer = tf.summary.create_file_writer(logs)
         self.source = _bound("dataset.source", "digits")
 
     def on_train_batch_end(self, batch, logs=None):
@@ -793,7 +824,7 @@ class MetricsCallback(keras.callbacks.Callback):
     # The evaluation.
 
     def _step(self):
-        return int(self.model.g_optimizer.iterations.numpy())
+        return int(self.model.step_counter.numpy())
 
     def evaluate(self, step):
         """Evaluates the model now; appends, logs and plots the record; returns it."""
@@ -812,12 +843,15 @@ class MetricsCallback(keras.callbacks.Callback):
                 record.update(discriminator_generalization(model, train, heldout, sensitivity,
                                                            self.batch_size))
             record.update(meter.fields("d_eval"))
-        metrics_lib.append_jsonl(self.metrics_file, record)
+        with write_errors.reporting(self.metrics_file):
+            metrics_lib.append_jsonl(self.metrics_file, record)
         self.records.append(record)
-        self._write_scalars(record, step)
+        with write_errors.reporting(os.path.join(self.model_dir, LOGS_DIR)):
+            self._write_scalars(record, step)
         if self.plot:
             from rgan_tf import figures
-            figures.plot_metrics([self.metrics_file], self.plot_file)
+            with write_errors.reporting(self.plot_file):
+                figures.plot_metrics([self.metrics_file], self.plot_file)
         if self.verbose:
             print(f"[MetricsCallback] {summary_line(record)}")
         self._last_step = step

@@ -14,8 +14,15 @@ SavedModel whose signatures are
                   (only with `with_discriminator=True`)
 
 `sample(n, seed)` draws exactly `RobustGAN.sample(n, seed)`'s images. The module also carries
-`latent_dim`, `num_classes` (0: unconditional) and `step` as variables, and the run's operative
-config under `assets.extra/`.
+`latent_dim`, `num_classes` (0: unconditional), `step` and `sampling` (the mode) as variables, and
+the run's operative config under `assets.extra/`.
+
+The generator computes as the model does outside training (`rgan_tf.sampling`): from the moving
+average of its weights when the run kept one, and in the run's sampling mode. In "batch_stats" mode
+(the WGAN-GP configs) batch norm normalizes with the statistics of the batch fed to
+`serving_default`, so an image depends on the other noise vectors of its batch (feed batches of
+100, as the reference did); `sample(n, seed)` generates in batches of 100. The serving functions
+write no variable in either mode.
 """
 import json
 import os
@@ -28,6 +35,8 @@ import tensorflow as tf
 from rgan_tf import checkpoints as checkpoints_lib
 from rgan_tf import images as images_lib
 from rgan_tf import rng
+from rgan_tf import sampling as sampling_lib
+from rgan_tf import write_errors
 
 OPERATIVE_CONFIG = "operative_config.gin"
 CHECKPOINT_DIR = "checkpoints"
@@ -42,11 +51,14 @@ class ServingModule(tf.Module):
     def __init__(self, model, step=0, with_discriminator=False):
         super().__init__(name="rgan_generator")
         self.generator = model.generator
+        self.ema_weights = list(model.ema_weights)  # empty: the generator's own weights
+        self._sampling = model.sampling
         self.conditional = model.num_classes is not None
         self._latent_dim, self._num_classes = model.latent_dim, model.num_classes or 0
         self.latent_dim = tf.Variable(model.latent_dim, trainable=False, name="latent_dim")
         self.num_classes = tf.Variable(model.num_classes or 0, trainable=False, name="num_classes")
         self.step = tf.Variable(step, dtype=tf.int64, trainable=False, name="step")
+        self.sampling = tf.Variable(model.sampling, trainable=False, name="sampling")
         image_spec = tf.TensorSpec([None] + list(model.image_shape), tf.float32, name="images")
         z_spec = tf.TensorSpec([None, model.latent_dim], tf.float32, name="z")
         label_spec = tf.TensorSpec([None], tf.int32, name="label")
@@ -84,7 +96,8 @@ class ServingModule(tf.Module):
 
     def _generate(self, z, label=None):
         inputs = z if label is None else [z, label]
-        return tf.cast(self.generator(inputs, training=False), tf.float32)
+        return tf.cast(sampling_lib.generate(self.generator, inputs, self._sampling,
+                                             self.ema_weights or None), tf.float32)
 
     def _discriminate(self, images, label=None):
         inputs = images if label is None else [images, label]
@@ -92,17 +105,16 @@ class ServingModule(tf.Module):
 
     def _sample(self, n, seed):
         z = sample_noise(n, seed, self._latent_dim)
+        batch_size = sampling_lib.batch_size_for(self._sampling)
         if not self.conditional:
-            return {"images": self._generate(z)}
+            return {"images": sampling_lib.in_batches(self._generate, z, None, batch_size)}
         labels = tf.range(n, dtype=tf.int32) % self._num_classes
-        return {"images": self._generate(z, labels), "labels": labels}
+        return {"images": sampling_lib.in_batches(self._generate, z, labels, batch_size),
+                "labels": labels}
 
 
-def sample_noise(n, seed, latent_dim):
-    """The noise `RobustGAN.sample(n, seed)` draws: z ~ N(0, I), `[n, latent_dim]` float32."""
-    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    return tf.random.stateless_normal(tf.stack([tf.cast(n, tf.int32), latent_dim]), seed,
-                                      alg=rng.ALGORITHM)
+#: The noise `RobustGAN.sample(n, seed)` draws (`rgan_tf.sampling.sample_noise`).
+sample_noise = sampling_lib.sample_noise
 
 
 def _to_uint8(images):
@@ -187,32 +199,41 @@ def save_module(module, export_dir, overwrite=False, info=None, config_text=None
     export_dir = os.path.abspath(export_dir)
     check_output_dir(export_dir, overwrite)
     parent = os.path.dirname(export_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
+    # A failed write (full disk, no permission) raises WriteFailedError naming export_dir and
+    # the free space; the staging folder is removed and an existing export is left as it was.
+    with write_errors.reporting(export_dir):
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.tmp-", dir=parent)
     try:
-        tf.saved_model.save(module, staging, signatures=module.signatures())
-        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
-        if info is not None:
-            with open(os.path.join(staging, EXPORT_INFO), "w") as handle:
-                json.dump(info, handle, indent=2)
-        if config_text is not None:
-            with open(os.path.join(staging, "assets.extra", OPERATIVE_CONFIG), "w") as handle:
-                handle.write(config_text)
-        if os.path.isdir(export_dir):
-            if os.listdir(export_dir):  # overwrite: move the old one aside, then drop it
-                old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
-                os.replace(export_dir, os.path.join(old, "export"))
-                os.replace(staging, export_dir)
-                shutil.rmtree(old)
-            else:
-                os.rmdir(export_dir)
-                os.replace(staging, export_dir)
-        else:
-            os.replace(staging, export_dir)
+        with write_errors.reporting(export_dir):
+            tf.saved_model.save(module, staging, signatures=module.signatures())
+            os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+            if info is not None:
+                with open(os.path.join(staging, EXPORT_INFO), "w") as handle:
+                    json.dump(info, handle, indent=2)
+            if config_text is not None:
+                with open(os.path.join(staging, "assets.extra", OPERATIVE_CONFIG), "w") as handle:
+                    handle.write(config_text)
+            _move_into_place(staging, export_dir, parent)
     finally:
         if os.path.isdir(staging):
             shutil.rmtree(staging)
     return export_dir
+
+
+def _move_into_place(staging, export_dir, parent):
+    """Renames the complete `staging` folder to `export_dir`, replacing an existing one."""
+    if os.path.isdir(export_dir):
+        if os.listdir(export_dir):  # overwrite: move the old one aside, then drop it
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-", dir=parent)
+            os.replace(export_dir, os.path.join(old, "export"))
+            os.replace(staging, export_dir)
+            shutil.rmtree(old)
+        else:
+            os.rmdir(export_dir)
+            os.replace(staging, export_dir)
+    else:
+        os.replace(staging, export_dir)
 
 
 def export_run(model_dir, export_dir, checkpoint=None, with_discriminator=False,
@@ -236,8 +257,8 @@ def export_run(model_dir, export_dir, checkpoint=None, with_discriminator=False,
         config_text = handle.read()
     info = {"model_dir": os.path.abspath(model_dir), "step": step,
             "latent_dim": model.latent_dim, "num_classes": model.num_classes,
-            "image_shape": list(model.image_shape),
-            "signatures": sorted(module.signatures())}
+            "image_shape": list(model.image_shape), "sampling": model.sampling,
+            "ema_decay": model.ema_decay, "signatures": sorted(module.signatures())}
     path = save_module(module, export_dir, overwrite, info=info, config_text=config_text)
     log(f"Exported step {step} of {model_dir} to {path} (signatures: "
         f"{', '.join(sorted(module.signatures()))}).")
@@ -274,9 +295,11 @@ class Sampler:
         self.model, self.loaded = model, loaded
         if model is not None:
             self.latent_dim, self.num_classes = model.latent_dim, model.num_classes or 0
+            self.sampling = model.sampling
         else:
             self.latent_dim = int(loaded.latent_dim.numpy())
             self.num_classes = int(loaded.num_classes.numpy())
+            self.sampling = sampling_lib.exported_sampling(loaded)
 
     @classmethod
     def from_export(cls, export_dir):
@@ -291,12 +314,15 @@ class Sampler:
         labels = class_labels(classes, num_samples, self.num_classes)
         z = sample_noise(num_samples, seed, self.latent_dim)
         label = None if labels is None else tf.constant(labels)
-        if self.model is not None:
-            images = self.model.generate(z, label)
-        else:
-            feed = {"z": z} if label is None else {"z": z, "label": label}
-            images = self.loaded.signatures["serving_default"](**feed)["images"]
+        images = sampling_lib.in_batches(self._generate, z, label,
+                                         sampling_lib.batch_size_for(self.sampling))
         return np.asarray(images, np.float32), labels
+
+    def _generate(self, z, label):
+        if self.model is not None:
+            return self.model.generate(z, label)
+        feed = {"z": z} if label is None else {"z": z, "label": label}
+        return self.loaded.signatures["serving_default"](**feed)["images"]
 
 
 def sample_format(output, fmt=None):
@@ -316,7 +342,16 @@ def write_samples(images, labels, output, fmt=None, overwrite=False):
 
     Returns:
       The paths written.
+
+    Raises:
+      WriteFailedError: a file could not be written (the message names `output` and the free
+        space).
     """
+    with write_errors.reporting(output):
+        return _write_samples(images, labels, output, fmt, overwrite)
+
+
+def _write_samples(images, labels, output, fmt, overwrite):
     fmt = sample_format(output, fmt)
     if fmt == "files":
         check_output_dir(output, overwrite)

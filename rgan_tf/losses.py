@@ -6,6 +6,7 @@ and the worst-case noise ascends `generator` (see `docs` of `RobustGAN`). Each p
 of shape `[B]` or `[B, 1]` to a per-sample loss of shape `[B]`; the model averages.
 """
 import collections
+import math
 
 import gin
 import tensorflow as tf
@@ -78,9 +79,39 @@ def hinge_generator(logits):
 
 
 @gin.configurable
-def non_saturating_loss():
-    """DCGAN's loss family: cross-entropy for D, non-saturating `-log D(G(z))` for G."""
-    return GANLoss(non_saturating_real, non_saturating_fake, non_saturating_generator)
+def non_saturating_loss(discriminator_scale=1.0):
+    """DCGAN's loss family: cross-entropy for D, non-saturating `-log D(G(z))` for G.
+
+    Args:
+        discriminator_scale: factor on the discriminator's two terms, `real` and `fake` (the
+            generator's term is unscaled). 1 is DCGAN's `L_real + L_fake`; 0.5 is WGAN-GP's
+            `MODE='dcgan'` (igul222/improved_wgan_training `gan_cifar.py`, lines 141-144:
+            `disc_cost /= 2.`), the DCGAN baseline of the Robust GAN paper. A robust
+            discriminator term uses the same scaled parts, so it stays relative to the baseline.
+
+    Returns:
+        A `GANLoss`: `real = s softplus(-D(x))`, `fake = s softplus(D(x~))`,
+        `generator = softplus(-D(G(z)))` with `s = discriminator_scale`.
+
+    Raises:
+        ValueError: `discriminator_scale` is not a finite number > 0.
+    """
+    if (isinstance(discriminator_scale, bool) or not isinstance(discriminator_scale, (int, float))
+            or not math.isfinite(discriminator_scale) or discriminator_scale <= 0):
+        raise ValueError("non_saturating_loss discriminator_scale must be a finite number > 0, "
+                         f"got {discriminator_scale!r}.")
+    if discriminator_scale == 1:
+        return GANLoss(non_saturating_real, non_saturating_fake, non_saturating_generator)
+    scale = float(discriminator_scale)
+
+    def scaled_non_saturating_real(logits):
+        return scale * non_saturating_real(logits)
+
+    def scaled_non_saturating_fake(logits):
+        return scale * non_saturating_fake(logits)
+
+    return GANLoss(scaled_non_saturating_real, scaled_non_saturating_fake,
+                   non_saturating_generator)
 
 
 @gin.configurable

@@ -26,7 +26,7 @@ import tensorflow as tf
 from rgan_tf import classifiers as classifiers_lib
 from rgan_tf import tfgan_compat
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: source files enter the key by content (SHA-256), not size and mtime
 DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "rgan_tf", "real_stats")
 ALL_METRICS = ("is", "fid", "kid")
 
@@ -248,7 +248,7 @@ def real_stats_key(source, split, num_samples, classifier, image_size=None, seed
     # A source that names a file or folder ("npz:/data/x.npz") also depends on its content.
     _, _, maybe_path = str(source).partition(":")
     if maybe_path and os.path.exists(os.path.expanduser(maybe_path)):
-        key["source_files"] = _files_stamp(os.path.expanduser(maybe_path))
+        key["source_files"] = _files_digest(os.path.expanduser(maybe_path))
     return key
 
 
@@ -264,15 +264,23 @@ def _effective_data_kwargs(data_kwargs):
     return {name: effective[name] for name in sorted(effective)}
 
 
-def _files_stamp(path):
-    """Count, total size and latest modification time of a file or of the files under a folder."""
+def _files_digest(path):
+    """Count and SHA-256 of the content of a file, or of every file under a folder (with their
+    relative names), so that any change to the data, even one that keeps sizes and modification
+    times, gives another key."""
     if os.path.isfile(path):
-        stats = [os.stat(path)]
+        files = [(os.path.basename(path), path)]
     else:
-        stats = [os.stat(os.path.join(folder, name)) for folder, _, names in os.walk(path)
-                 for name in names]
-    return {"files": len(stats), "bytes": sum(stat.st_size for stat in stats),
-            "mtime_ns": max((stat.st_mtime_ns for stat in stats), default=0)}
+        files = sorted((os.path.relpath(os.path.join(folder, name), path),
+                        os.path.join(folder, name))
+                       for folder, _, names in os.walk(path) for name in names)
+    digest = hashlib.sha256()
+    for relative, full in files:
+        digest.update(f"{relative}\0{os.path.getsize(full)}\0".encode())
+        with open(full, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return {"files": len(files), "sha256": digest.hexdigest()}
 
 
 def real_stats_path(key, cache_dir=None):
@@ -338,9 +346,10 @@ def real_features(classifier, source, split="train", num_samples=50000, batch_si
         return features
     if batches is None:
         from rgan_tf import data as data_lib
+        kwargs = {"dequantize": False, **(data_kwargs or {})}  # statistics of the data as it is
         batches = data_lib.dataset(source=source, batch_size=batch_size, split=split,
                                    image_size=image_size, shuffle=True, repeat=False, seed=seed,
-                                   drop_remainder=False, **(data_kwargs or {}))
+                                   drop_remainder=False, **kwargs)
     elif callable(batches):
         batches = batches()
     _, features = collect_activations(batches, classifier, num_samples, verbose)

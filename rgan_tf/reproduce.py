@@ -14,7 +14,8 @@ Scales:
   * `paper`: the shipped gin configs as they are (the paper's steps), Inception, 50k samples.
   * `small`: every family mapped onto the offline `digits` source at 32x32x1, shrunk by gin
     bindings (width), a few hundred to a thousand steps, a few thousand samples, a domain
-    classifier: one experiment in about an hour on two CPU cores.
+    classifier (run time not measured for every family; see docs/study/README.md for the runs
+    that were made).
   * `tiny`: a handful of steps and ~100 samples (CI and the tests).
 
 Outputs in `<output_dir>`: `<experiment>.md` and `<experiment>.csv` (mean and 95% t-interval over
@@ -31,39 +32,31 @@ import sys
 
 import numpy as np
 
+from rgan_tf import paper
+
 EXPERIMENTS = ("table1", "table2", "table3", "fig2", "fig3", "fig4", "fig5", "fig6")
 SCALES = ("paper", "small", "tiny")
-VARIANTS = ("off", "random", "generator", "discriminator", "both")
+VARIANTS = paper.TABLE3_VARIANTS
 VARIANT_NAMES = {"off": "baseline", "random": "+random noise", "generator": "G only",
                  "discriminator": "D only", "both": "both (RGAN)"}
 DONE_FILE = "done.json"
+DRY_RUN_OUTPUT_DIR = "OUTPUT_DIR"  # the folder a dry run without an output folder names
 SMALL_SOURCE = "digits"
 
 # ------------------------------------------------------------------------------------------------
-# The paper's numbers (shared/docs/method.md, "The paper's numbers"). IS / FID.
+# The paper's numbers (kept once, in rgan_tf.paper), as floats. IS / FID.
 
-PAPER_TABLE1 = {  # Table 1: unconditional, (IS, FID) per data set.
-    ("dcgan", "cifar10"): (5.77, 42.18), ("dcgan", "stl10"): (7.36, 53.23),
-    ("sngan", "cifar10"): (8.22, 21.70), ("sngan", "stl10"): (9.10, 40.10),
-    ("bwgan", "cifar10"): (8.08, 25.67),
-    ("wgan_gp_res", "cifar10"): (7.76, 22.19), ("wgan_gp_res", "stl10"): (9.06, 42.60),
-    ("rgan_wgan_gp_res", "cifar10"): (8.25, 19.79), ("rgan_wgan_gp_res", "stl10"): (9.16, 39.62),
-}
-PAPER_TABLE2 = {  # Table 2: conditional CIFAR-10, (IS, FID).
-    "sngan_cond": (8.37, 19.2), "rgan_sngan_cond": (8.65, 17.2),
-}
-PAPER_TABLE3 = {  # Table 3: ablation IS on CIFAR-10 (baseline, +random, G only, D only, both).
-    "wgan_gp": dict(zip(VARIANTS, (5.77, 5.82, 5.89, 5.87, 5.91))),
-    "wgan_gp_res": dict(zip(VARIANTS, (7.76, 7.75, 7.86, 8.01, 8.25))),
-    "dcgan": dict(zip(VARIANTS, (5.70, 5.76, 5.80, 6.02, 6.11))),
-    "bwgan": dict(zip(VARIANTS, (8.08, 8.03, 8.11, 8.23, 8.40))),
-}
+PAPER_TABLE1 = {key: tuple(map(paper.score, value)) for key, value in paper.TABLE1.items()}
+PAPER_TABLE2 = {key: tuple(map(paper.score, value)) for key, value in paper.TABLE2.items()}
+PAPER_TABLE3 = {family: {variant: paper.score(value) for variant, value in scores.items()}
+                for family, scores in paper.TABLE3.items()}
 FAMILY_NAMES = {"dcgan": "DCGAN", "wgan_gp": "WGAN-GP", "wgan_gp_res": "WGAN-GP ResNet",
                 "bwgan": "BWGAN", "sngan": "SNGAN", "sngan_cond": "SNGAN (conditional)"}
 
-# The paper's robust settings (method.md, "Hyperparameters reported"): lambda 0.1, eps_z 0.01,
-# eps_x 4 on 32x32x3; eps_x is scaled to keep its per-pixel RMS on other image sizes (the rule of
-# gin_configs/digits/dcgan_rgan.gin: 2.3 on 32x32x1).
+# The paper's robust settings (docs/method.md, "Options"): lambda 0.1, eps_z 0.01,
+# eps_x 4 on 32x32x3, kept on STL-10 ("the training settings keep the same as those for
+# CIFAR-10"); elsewhere eps_x is scaled to keep its per-pixel RMS (the rule of
+# gin_configs/digits/dcgan_rgan.gin, 2.3 on 32x32x1, and of the CelebA configs, 8 on 64x64x3).
 PAPER_LAM, PAPER_EPS_Z, PAPER_EPS_X = 0.1, 0.01, 4.0
 EPS_Z_SWEEP = (0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 4.0, 10.0)
 EPS_X_SWEEP = (0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 4.0, 10.0)
@@ -256,7 +249,9 @@ def make_run(family, dataset, variant, seed, scale, eps_z=None, eps_x=None,
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}; choose one of {VARIANTS}.")
     settings = SCALE_SETTINGS[scale]
-    default_eps_x = scaled_eps_x(*((32, 1) if scale != "paper" else PAPER_SOURCES[dataset][1:]))
+    default_eps_x = (PAPER_EPS_X if scale == "paper" and dataset in ("cifar10", "stl10")
+                     else scaled_eps_x(*((32, 1) if scale != "paper"
+                                         else PAPER_SOURCES[dataset][1:])))
     # A sweep point at the default radius is the plain run (shared with table3).
     eps_z = None if eps_z is not None and math.isclose(eps_z, PAPER_EPS_Z) else eps_z
     eps_x = None if eps_x is not None and math.isclose(eps_x, default_eps_x) else eps_x
@@ -283,7 +278,7 @@ def make_run(family, dataset, variant, seed, scale, eps_z=None, eps_x=None,
         bindings.append(f"RobustGAN.lam = {PAPER_LAM}")
         bindings.append(f"RobustGAN.eps_z = {eps_z if eps_z is not None else PAPER_EPS_Z}")
         bindings.append(f"RobustGAN.eps_x = "
-                        f"{eps_x if eps_x is not None else scaled_eps_x(image_size, channels)}")
+                        f"{eps_x if eps_x is not None else default_eps_x}")
     bindings.extend(settings.extra_bindings)
     name = f"{family}_{dataset}_{variant}"
     if eps_z is not None:
@@ -397,13 +392,18 @@ def generate_fn(model, seed=12345, worst_case_eps_z=None):
 
 
 def evaluate_model(model, run, classifier, settings, cache_dir, worst_case_eps_z=None):
-    """IS and FID of `model` with `settings.num_samples` generated and real samples."""
+    """IS and FID of `model` with `settings.num_samples` generated and real samples (and how
+    the images were made: `rgan_tf.evaluation.sampling_fields`)."""
+    from rgan_tf import evaluation
     from rgan_tf import metrics
-    return metrics.evaluate(
+    record = metrics.evaluate(
         generate_fn(model, worst_case_eps_z=worst_case_eps_z), classifier, source=run.source,
         split="train", num_fake=settings.num_samples, num_real=settings.num_samples,
         batch_size=settings.eval_batch, metrics=("is", "fid"), image_size=run.image_size,
         cache_dir=cache_dir, verbose=False)
+    record.update(evaluation.sampling_fields(
+        model, min(settings.eval_batch, settings.num_samples)))
+    return record
 
 
 def _is_key(record):
@@ -681,7 +681,7 @@ def plot_fig5(runs, output_dir, classifier, scale, num_points=None):
         model, _ = export.load_run(run_folder(output_dir, run), log=lambda message: None)
         real_batches = data_lib.dataset(source=run.source, batch_size=settings.eval_batch,
                                         image_size=run.image_size, repeat=False,
-                                        drop_remainder=False)
+                                        drop_remainder=False, dequantize=False)
         _, real = metrics.collect_activations(real_batches, classifier, num_points, False)
         sets = {"real": real}
         for name, eps in (("generated, normal z", None),
@@ -729,7 +729,8 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     Args:
       experiment: one of `EXPERIMENTS`.
       scale: one of `SCALES`.
-      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go.
+      output_dir: where runs (`runs/<name>`), the classifier (small/tiny) and outputs go; a dry
+        run may pass None (its commands then name the folder `OUTPUT_DIR`).
       seeds: training seeds.
       classifier: the IS/FID classifier spec; None: `default_classifier(scale, output_dir)`
         (trained there if missing).
@@ -745,13 +746,16 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
     if dry_run:
         for run in runs:
-            state = "done" if is_done(output_dir, run) else "to run"
+            state = "done" if output_dir and is_done(output_dir, run) else "to run"
             from rgan_tf import launch
             missing = [p for p in run.gin_files if not os.path.isfile(launch.repo_path(p))]
             if missing:
                 state += f"; {missing[0]} is not in this checkout yet"
-            log(f"# {run.name} ({state})\n{run.command(output_dir)}")
+            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
         return summary
+    if not output_dir:
+        raise ValueError("An output folder is needed to run an experiment (--output_dir); only "
+                         "a dry run can do without one.")
     os.makedirs(output_dir, exist_ok=True)
     classifier = ensure_classifier(classifier or default_classifier(scale, output_dir), scale,
                                    log)

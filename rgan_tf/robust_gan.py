@@ -1,16 +1,27 @@
 """`RobustGAN`: a Keras model whose `train_step` is Algorithm 1 of the Robust GAN paper.
 
 Both players train on their baseline loss plus the same loss at a worst-case perturbation of their
-inputs (see `../shared/docs/method.md` in the project, and `rgan_tf.perturbations`):
+inputs (see `docs/method.md`, and `rgan_tf.perturbations`):
 
   generator:      L_G(z)            + lam * L_G(z + eps_z r_z)
   discriminator:  L_D(x, G(z)) + P  + lam * [L_real(x + eps_x r_1) + L_fake(G(z) + eps_x r_2)]
 
-where each direction `r` is the per-sample unit ascent direction of the player's own clean loss
-with respect to that input, and `P` is the baseline's penalty on clean samples. The directions come
-from the same backward pass that gives the clean weight gradients, so robust training costs one
-extra forward/backward pass over the perturbed samples and nothing more.
+where each direction `r` is a per-sample unit direction that moves the discriminator's logit
+against the player being trained (`direction="logit"`: `-grad_x D(x)` for `r_1`, `+grad D(G(z))`
+for `r_2`, `-grad_z D(G(z))` for `r_z`), or the ascent direction of the player's own clean loss
+(`direction="loss"`); the two agree for losses monotone in D, and only the first exists where the
+hinge loss is flat. `P` is the baseline's penalty on clean samples. The directions come from the
+same backward pass that gives the clean weight gradients (`rgan_tf.perturbations.logit_direction`),
+so robust training costs one extra forward/backward pass over the perturbed samples; the logit's
+own gradient is taken, in one more backward pass to the inputs, only in a step where some sample's
+loss is flat (in every step under a multi-replica strategy).
+
+Outside training the generator makes images in its sampling mode (`rgan_tf.sampling`), from its
+exponential moving average when `ema_decay` is set. Every random draw of a step is keyed on
+`step_counter`, the model's own count of train steps (also the data position and the checkpoint's
+step), which advances on every step, also one that a mixed-precision loss scale skips.
 """
+import collections
 import math
 
 import gin
@@ -23,12 +34,22 @@ from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
 from rgan_tf import perturbations
 from rgan_tf import rng
+from rgan_tf import sampling as sampling_lib
 
 ROBUST_MODES = ("off", "generator", "discriminator", "both", "random")
 WEIGHTINGS = ("algorithm1", "mixture")
+DIRECTIONS = ("logit", "loss")
 
 # Stream numbers of the step's random draws (see rgan_tf.rng); critic step k uses 8k + offset.
 _NOISE, _LABELS, _ALPHA, _RANDOM_REAL, _RANDOM_FAKE, _RANDOM_Z = range(6)
+
+
+# What one clean pass of a player gives: its loss, the weight gradients and the worst-case
+# directions (None when not asked for).
+_DiscriminatorPass = collections.namedtuple(
+    "_DiscriminatorPass", ["loss", "penalty", "real_logits", "fake_logits", "grads", "r_real",
+                           "r_fake"])
+_GeneratorPass = collections.namedtuple("_GeneratorPass", ["loss", "grads", "r_z"])
 
 
 def _check_nonnegative(name, value):
@@ -47,6 +68,12 @@ def _add(a, b):
 
 def _sum_grads(clean, robust):
     return [_add(c, r) for c, r in zip(clean, robust)]
+
+
+def _single_replica():
+    """True outside a multi-replica step: there the logit's own gradient may be taken lazily,
+    in a `tf.cond` (`rgan_tf.perturbations.logit_direction`)."""
+    return rng.replica_position()[1] == 1
 
 
 def _with_loss_scaling(optimizer, player):
@@ -83,18 +110,38 @@ class RobustGAN(keras.Model):
       d_steps: discriminator updates per generator update (5 for WGAN-GP).
       generator_batch_multiplier: the generator's batch is this times the discriminator's (2 in
         WGAN-GP ResNet: 128 vs 64).
-      num_classes: number of classes of a conditional GAN; None for an unconditional one.
+      num_classes: number of classes of a conditional GAN; None for an unconditional one. With
+        a penalty, the critic's fakes are generated from the real labels (as Gulrajani et al.'s
+        conditional `gan_cifar_resnet.py`), so each interpolate is scored under one label.
       seed: seed of every random draw of the train step.
+      direction: "logit" (the worst case for every loss family: `-grad_x D(x)`,
+        `+grad D(G(z))`, `-grad_z D(G(z))`, normalized per sample) or "loss" (the ascent
+        direction of the player's loss: zero for hinge samples beyond the margin).
+      sampling: "moving_average" (batch norm's moving statistics) or "batch_stats" (the
+        statistics of each generated batch, as Gulrajani et al.'s code; `sample` generates in
+        batches of 100), for every image made outside training (`rgan_tf.sampling`).
+      ema_decay: None (off) or the decay in [0, 1) of an exponential moving average of the
+        generator's trainable weights, updated after every generator step; images outside
+        training then come from it (with the live batch-norm statistics).
     """
 
     def __init__(self, generator, discriminator, loss=None, penalty=None, robust="both",
                  lam=0.1, eps_z=0.01, eps_x=4.0, norm="l2", weighting="algorithm1",
-                 d_steps=1, generator_batch_multiplier=1, num_classes=None, seed=0, **kwargs):
+                 d_steps=1, generator_batch_multiplier=1, num_classes=None, seed=0,
+                 direction="logit", sampling="moving_average", ema_decay=None, **kwargs):
         super().__init__(**kwargs)
         if robust not in ROBUST_MODES:
             raise ValueError(f"Unknown robust mode {robust!r}; choose one of {ROBUST_MODES}.")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"Unknown weighting {weighting!r}; choose one of {WEIGHTINGS}.")
+        if direction not in DIRECTIONS:
+            raise ValueError(f"Unknown direction {direction!r}; choose one of {DIRECTIONS}.")
+        sampling_lib.check_sampling(sampling)
+        if ema_decay is not None and (isinstance(ema_decay, bool)
+                                      or not isinstance(ema_decay, (int, float))
+                                      or not 0 <= ema_decay < 1):
+            raise ValueError(f"ema_decay must be None (off) or a number in [0, 1), got "
+                             f"{ema_decay!r}.")
         perturbations.check_norm(norm)
         for name, value in (("lam", lam), ("eps_z", eps_z), ("eps_x", eps_x)):
             _check_nonnegative(name, value)
@@ -136,6 +183,18 @@ class RobustGAN(keras.Model):
         self.seed = int(seed)
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.image_shape = image_shape
+        self.direction = direction
+        self.sampling = sampling
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        # The step counter: every random draw of a step, the data position and the checkpoint's
+        # step. Not the optimizer's `iterations`, which a loss-scale-skipped step leaves alone.
+        self.step_counter = keras.Variable(0, dtype="int64", trainable=False, name="step",
+                                           aggregation="only_first_replica")
+        # The generator's exponential moving average: one variable per trainable weight.
+        self.ema_weights = [] if ema_decay is None else [
+            keras.Variable(keras.ops.convert_to_numpy(weight), trainable=False,
+                           name=f"ema_{index}", aggregation="only_first_replica")
+            for index, weight in enumerate(generator.trainable_variables)]
         # Real and fake images in one critic call where that changes nothing (no batch norm, no
         # per-call state): `rgan_tf.critic_calls`.
         self.fused_critic_calls = critic_calls.scores_samples_independently(discriminator)
@@ -190,20 +249,32 @@ class RobustGAN(keras.Model):
         return list(self.trackers.values())
 
     def call(self, inputs, training=False):
-        """Generates images from `z` (or `[z, labels]` for a conditional model)."""
-        return self.generator(inputs, training=training)
+        """Generates images from `z` (or `[z, labels]` for a conditional model), as `generate`."""
+        if self.num_classes is None:
+            return self.generate(inputs, training=training)
+        return self.generate(inputs[0], inputs[1], training=training)
 
     # ----------------------------------------------------------------------------------------
     # Sampling.
 
     def generate(self, z, labels=None, training=False):
-        """Images `[B, H, W, C]` from noise `z [B, latent_dim]` (and int labels `[B]`)."""
+        """Images `[B, H, W, C]` from noise `z [B, latent_dim]` (and int labels `[B]`).
+
+        `training=True` runs the live generator in training mode (the train step's call).
+        Otherwise images come in the model's `sampling` mode, from the moving average of the
+        weights when `ema_decay` is set (`rgan_tf.sampling.generate`); in "batch_stats" mode
+        they depend on the batch `z` they are generated with.
+        """
         if self.num_classes is None:
-            return self.generator(z, training=training)
-        if labels is None:
+            inputs = z
+        elif labels is None:
             raise ValueError("This GAN is conditional: pass the class labels to generate.")
-        return self.generator([tf.convert_to_tensor(z, tf.float32),
-                               tf.convert_to_tensor(labels, tf.int32)], training=training)
+        else:
+            inputs = [tf.convert_to_tensor(z, tf.float32), tf.convert_to_tensor(labels, tf.int32)]
+        if training:
+            return self.generator(inputs, training=True)
+        return sampling_lib.generate(self.generator, inputs, self.sampling,
+                                     self.ema_weights or None)
 
     def discriminate(self, images, labels=None, training=False):
         """Logits `[B]` (float32) of the discriminator on `images` (and labels)."""
@@ -212,18 +283,21 @@ class RobustGAN(keras.Model):
                        tf.float32)
 
     def sample(self, num_samples, seed=0, labels=None):
-        """`num_samples` images from z ~ N(0, I) drawn with `seed` (labels: cycle 0..K-1)."""
-        z = tf.random.stateless_normal([num_samples, self.latent_dim], [seed, 0], alg=rng.ALGORITHM)
+        """`num_samples` images from z ~ N(0, I) drawn with `seed` (labels: cycle 0..K-1); in
+        "batch_stats" mode generated in batches of `rgan_tf.sampling.SAMPLING_BATCH`."""
+        z = sampling_lib.sample_noise(num_samples, seed, self.latent_dim)
         if self.num_classes is not None and labels is None:
             labels = tf.range(num_samples, dtype=tf.int32) % self.num_classes
-        return self.generate(z, labels)
+        return sampling_lib.in_batches(self.generate, z, labels,
+                                       sampling_lib.batch_size_for(self.sampling))
 
     # ----------------------------------------------------------------------------------------
     # Algorithm 1.
 
     def train_step(self, data):
         real, real_labels = self._unpack(data)
-        counter = self.g_optimizer.iterations
+        # The step's draws are keyed on the model's own step counter (rgan_tf.rng).
+        counter = self.step_counter.value
         # The batch is split into d_steps strided chunks, so the split is the same on one device
         # and on R replicas that each hold a contiguous part of the global batch.
         chunks = self._split(real, real_labels)
@@ -231,47 +305,43 @@ class RobustGAN(keras.Model):
             self._discriminator_step(real_chunk, labels_chunk, counter, stream=8 * step)
         batch = tf.shape(chunks[0][0])[0] * self.generator_batch_multiplier
         self._generator_step(batch, counter, stream=8 * self.d_steps)
+        if self.ema_weights:
+            self._update_ema()
+        self.step_counter.assign_add(1)
         return distribute.reducible_logs(
             {name: tracker.result() for name, tracker in self.trackers.items()})
 
     def _discriminator_step(self, real, labels, counter, stream):
         batch = tf.shape(real)[0]
-        fake_labels = self._fake_labels(batch, counter, stream)
+        if labels is not None and self.penalty is not None:
+            # A conditional critic with a penalty scores interpolates of real and fake images
+            # under the real labels, so the fakes are generated from them (improved_wgan_training
+            # gan_cifar_resnet.py lines 187-192: fakes from the real labels' splits; 249-262: the
+            # penalty under those labels).
+            fake_labels = labels
+        else:
+            fake_labels = self._fake_labels(batch, counter, stream)
         z = rng.normal([batch, self.latent_dim], self.seed, counter, stream + _NOISE)
         fake = tf.cast(self.generate(z, fake_labels, training=True), tf.float32)
+        alpha = (None if self.penalty is None
+                 else rng.uniform([batch], self.seed, counter, stream + _ALPHA))
         variables = self.discriminator.trainable_variables
-        find_directions = self.robust_discriminator and self.robust != "random"
 
-        # Clean loss L_D(x, G(z)) (+ penalty); its backward pass also gives d L_real/dx and
-        # d L_fake/dG(z), the raw worst-case directions r_1 and r_2.
-        with tf.GradientTape() as tape:
-            tape.watch([real, fake])
-            real_logits, fake_logits = self._discriminate_pair(real, labels, fake, fake_labels)
-            clean = (tf.reduce_mean(self.loss_family.real(real_logits))
-                     + tf.reduce_mean(self.loss_family.fake(fake_logits)))
-            objective = self._clean_weight() * clean
-            if self.penalty is not None:
-                alpha = rng.uniform([batch], self.seed, counter, stream + _ALPHA)
-                penalty = self.penalty(lambda x: self.discriminate(x, labels, training=True),
-                                       real, fake, alpha)
-                objective += penalty
-            scaled = self._scale(self.d_optimizer, objective)
-        sources = variables + ([real, fake] if find_directions else [])
-        grads = tape.gradient(scaled, sources)
-        grads, input_grads = grads[:len(variables)], grads[len(variables):]
+        # Clean loss L_D(x, G(z)) (+ penalty); its backward pass also gives r_1 and r_2.
+        clean = self._discriminator_pass(
+            real, labels, fake, fake_labels, alpha,
+            directions=self.robust_discriminator and self.robust != "random")
+        grads = clean.grads
 
         if self.robust_discriminator:
-            # r_1, r_2: per-sample unit directions that raise D's loss on real and on fake.
-            if find_directions:
-                r_real = perturbations.worst_case_direction(input_grads[0], self.norm)
-                r_fake = perturbations.worst_case_direction(input_grads[1], self.norm)
-            else:
+            # r_1, r_2: per-sample unit directions against the discriminator on real and fake.
+            r_real, r_fake = clean.r_real, clean.r_fake
+            if self.robust == "random":
+                shape = [batch] + list(self.image_shape)
                 r_real = perturbations.random_direction(
-                    rng.normal([batch] + list(self.image_shape), self.seed, counter, stream + _RANDOM_REAL),
-                    self.norm)
+                    rng.normal(shape, self.seed, counter, stream + _RANDOM_REAL), self.norm)
                 r_fake = perturbations.random_direction(
-                    rng.normal([batch] + list(self.image_shape), self.seed, counter, stream + _RANDOM_FAKE),
-                    self.norm)
+                    rng.normal(shape, self.seed, counter, stream + _RANDOM_FAKE), self.norm)
             # Robust loss: L_real(x + eps_x r_1) + L_fake(G(z) + eps_x r_2).
             with tf.GradientTape() as tape:
                 real_logits_robust, fake_logits_robust = self._discriminate_pair(
@@ -283,35 +353,67 @@ class RobustGAN(keras.Model):
             self.trackers["d_robust"].update_state(robust)
 
         self.d_optimizer.apply(grads, variables)
-        self.trackers["d_loss"].update_state(clean)
-        self.trackers["d_real"].update_state(tf.reduce_mean(real_logits))
-        self.trackers["d_fake"].update_state(tf.reduce_mean(fake_logits))
+        self.trackers["d_loss"].update_state(clean.loss)
+        self.trackers["d_real"].update_state(tf.reduce_mean(clean.real_logits))
+        self.trackers["d_fake"].update_state(tf.reduce_mean(clean.fake_logits))
         if self.penalty is not None:
-            self.trackers["penalty"].update_state(penalty)
+            self.trackers["penalty"].update_state(clean.penalty)
+
+    def _discriminator_pass(self, real, labels, fake, fake_labels, alpha, directions):
+        """The clean discriminator loss, its (scaled) weight gradients and, with `directions`,
+        r_1 and r_2 from the same backward pass."""
+        variables = self.discriminator.trainable_variables
+        logit = directions and self.direction == "logit"
+        with tf.GradientTape(persistent=logit) as tape:
+            tape.watch([real, fake])
+            real_logits, fake_logits = self._discriminate_pair(real, labels, fake, fake_labels)
+            clean = (tf.reduce_mean(self.loss_family.real(real_logits))
+                     + tf.reduce_mean(self.loss_family.fake(fake_logits)))
+            objective = self._clean_weight() * clean
+            penalty = None
+            if self.penalty is not None:
+                # Penalties hold their inputs constant (`rgan_tf.penalties.interpolate`): they
+                # take no part in the directions.
+                penalty = self.penalty(lambda x: self.discriminate(x, labels, training=True),
+                                       real, fake, alpha)
+                objective += penalty
+            scaled = self._scale(self.d_optimizer, objective)
+        if not directions:
+            return _DiscriminatorPass(clean, penalty, real_logits, fake_logits,
+                                      tape.gradient(scaled, variables), None, None)
+        sources = variables + [real, fake] + ([real_logits, fake_logits] if logit else [])
+        grads = tape.gradient(scaled, sources)
+        grads, inputs = grads[:len(variables)], grads[len(variables):]
+        if logit:
+            lazy = _single_replica()
+            r_real = perturbations.logit_direction(
+                inputs[0], inputs[2], lambda: tape.gradient(real_logits, real), -1, self.norm,
+                lazy)
+            r_fake = perturbations.logit_direction(
+                inputs[1], inputs[3], lambda: tape.gradient(fake_logits, fake), +1, self.norm,
+                lazy)
+        else:
+            r_real = perturbations.worst_case_direction(inputs[0], self.norm)
+            r_fake = perturbations.worst_case_direction(inputs[1], self.norm)
+        return _DiscriminatorPass(clean, penalty, real_logits, fake_logits, grads, r_real, r_fake)
 
     def _generator_step(self, batch, counter, stream):
         labels = self._fake_labels(batch, counter, stream)
         z = rng.normal([batch, self.latent_dim], self.seed, counter, stream + _NOISE)
         variables = self.generator.trainable_variables
-        find_direction = self.robust_generator and self.robust != "random"
 
-        # Clean loss L_G(z); its backward pass also gives d L_G/dz, the raw direction r_z.
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            clean = tf.reduce_mean(self.loss_family.generator(
-                self.discriminate(self.generate(z, labels, training=True), labels,
-                                  training=True)))
-            scaled = self._scale(self.g_optimizer, self._clean_weight() * clean)
-        grads = tape.gradient(scaled, variables + ([z] if find_direction else []))
-        grads, z_grad = grads[:len(variables)], grads[len(variables):]
+        # Clean loss L_G(z); its backward pass also gives r_z.
+        clean = self._generator_pass(
+            z, labels, directions=self.robust_generator and self.robust != "random")
+        grads = clean.grads
 
         if self.robust_generator:
-            # r_z: per-sample unit direction that raises G's loss.
-            if find_direction:
-                r_z = perturbations.worst_case_direction(z_grad[0], self.norm)
-            else:
+            # r_z: per-sample unit direction against the generator (lowers D(G(z))).
+            r_z = clean.r_z
+            if self.robust == "random":
                 r_z = perturbations.random_direction(
-                    rng.normal([batch, self.latent_dim], self.seed, counter, stream + _RANDOM_Z), self.norm)
+                    rng.normal([batch, self.latent_dim], self.seed, counter, stream + _RANDOM_Z),
+                    self.norm)
             # Robust loss: L_G(z + eps_z r_z).
             with tf.GradientTape() as tape:
                 robust = tf.reduce_mean(self.loss_family.generator(self.discriminate(
@@ -322,7 +424,69 @@ class RobustGAN(keras.Model):
             self.trackers["g_robust"].update_state(robust)
 
         self.g_optimizer.apply(grads, variables)
-        self.trackers["g_loss"].update_state(clean)
+        self.trackers["g_loss"].update_state(clean.loss)
+
+    def _generator_pass(self, z, labels, directions):
+        """The clean generator loss, its (scaled) weight gradients and, with `directions`, r_z
+        from the same backward pass."""
+        variables = self.generator.trainable_variables
+        logit = directions and self.direction == "logit"
+        with tf.GradientTape(persistent=logit) as tape:
+            tape.watch(z)
+            logits = self.discriminate(self.generate(z, labels, training=True), labels,
+                                       training=True)
+            clean = tf.reduce_mean(self.loss_family.generator(logits))
+            scaled = self._scale(self.g_optimizer, self._clean_weight() * clean)
+        if not directions:
+            return _GeneratorPass(clean, tape.gradient(scaled, variables), None)
+        grads = tape.gradient(scaled, variables + [z] + ([logits] if logit else []))
+        grads, inputs = grads[:len(variables)], grads[len(variables):]
+        if logit:
+            r_z = perturbations.logit_direction(
+                inputs[0], inputs[1], lambda: tape.gradient(logits, z), -1, self.norm,
+                _single_replica())
+        else:
+            r_z = perturbations.worst_case_direction(inputs[0], self.norm)
+        return _GeneratorPass(clean, grads, r_z)
+
+    def _update_ema(self):
+        """Moves the moving average of the generator's weights toward the weights just updated."""
+        decay = self.ema_decay
+        for average, weight in zip(self.ema_weights, self.generator.trainable_variables):
+            average.assign(decay * average.value + (1.0 - decay) * weight.value)
+
+    # ----------------------------------------------------------------------------------------
+    # The step's worst-case directions, for inspection and tests.
+
+    def discriminator_directions(self, real, fake, labels=None, fake_labels=None):
+        """`(r_1, r_2)`: the directions the discriminator step builds at these inputs, by the
+        same code (`direction`, `norm`). Runs the discriminator in training mode; no weight
+        changes.
+
+        Args:
+          real: float32 real images `[B, H, W, C]`.
+          fake: float32 generated images `[B, H, W, C]`.
+          labels, fake_labels: int32 `[B]` for a conditional model.
+
+        Returns:
+          Two float32 `[B, H, W, C]` tensors, each sample of unit norm (or zero).
+        """
+        real, fake = (tf.convert_to_tensor(x, tf.float32) for x in (real, fake))
+        alpha = None if self.penalty is None else tf.zeros([tf.shape(real)[0]])
+        result = self._discriminator_pass(real, labels, fake, fake_labels, alpha,
+                                          directions=True)
+        return result.r_real, result.r_fake
+
+    def generator_direction(self, z, labels=None):
+        """`r_z`: the direction the generator step builds at noise `z [B, latent_dim]` (and
+        labels), by the same code. Runs both players in training mode (batch norm's moving
+        statistics are updated, as in a step); no weight changes.
+
+        Returns:
+          float32 `[B, latent_dim]`, each sample of unit norm (or zero).
+        """
+        return self._generator_pass(tf.convert_to_tensor(z, tf.float32), labels,
+                                    directions=True).r_z
 
     # ----------------------------------------------------------------------------------------
     # Helpers.

@@ -1,17 +1,27 @@
 """The gin entry `train`: build the configured GAN, fit it, and keep a run folder.
 
 A run folder (`model_dir`) holds:
-  checkpoints/          both players, both optimizers (the step counter is the generator
-                        optimizer's `iterations`); running again with the same folder resumes
+  checkpoints/          both players, both optimizers, the step counter (`RobustGAN.step_counter`)
+                        and the generator's moving average if on; running again resumes
   operative_config.gin  every gin binding the run used
   compile_mode.json     XLA on or off for this (last) session, as requested and why
   logs/                 TensorBoard scalars
   samples/              PNG grids from a fixed z, every `sample_every` steps and at the end
+  train.lock            while a trainer runs: its pid, host and start time (`rgan_tf.run_lock`)
+
+What ends a run early, and what it leaves (docs/workflow.md, "Interruptions"):
+  SIGTERM / SIGINT      the step in flight finishes, a checkpoint of it is written, one line is
+                        printed and `TrainingInterrupted` exits with status 75
+                        (`rgan_tf.preemption`); a second SIGINT aborts at once
+  a failed write        `WriteFailedError`, naming the path and the free space
+                        (`rgan_tf.write_errors`); earlier checkpoints stay readable
+  a NaN/Inf loss        `NonFiniteLossError`; the last good checkpoint is kept
 """
 import contextlib
 import json
 import math
 import os
+import tempfile
 
 import gin
 import keras
@@ -19,12 +29,17 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from rgan_tf import checkpoint_timer
 from rgan_tf import checkpoints as checkpoints_lib
 from rgan_tf import compile_mode
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
 from rgan_tf import distribute
 from rgan_tf import images as images_lib
+from rgan_tf import pause_points
+from rgan_tf import preemption
+from rgan_tf import run_lock
+from rgan_tf import write_errors
 from rgan_tf.robust_gan import RobustGAN
 
 CHECKPOINT_DIR = "checkpoints"
@@ -42,68 +57,101 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Saves a PNG grid of images from a fixed noise batch every `every` steps and at the end."""
+    """Saves a PNG grid of images from a fixed noise batch every `every` steps and at the end
+    (not at the end of an interrupted run: the grace time goes to the checkpoint)."""
 
-    def __init__(self, folder, every, num_samples=64, seed=1234, guard=None):
+    def __init__(self, folder, every, num_samples=64, seed=1234, guard=None, stop=None):
         super().__init__()
         self.folder = folder
         self.every = every
         self.num_samples = num_samples
         self.seed = seed
-        self.guard = guard  # a CheckpointEveryEpoch: no grids from weights after a NaN
+        self.guard = guard  # a CheckpointSchedule: no grids from weights after a NaN
+        self.stop = stop  # a StopOnSignal: no final grid after a signal
 
     def save(self):
         if self.guard is not None and self.guard.failure is not None:
             return None
-        step = int(self.model.g_optimizer.iterations.numpy())
-        images = self.model.sample(self.num_samples, seed=self.seed)
+        step = int(self.model.step_counter.numpy())
+        images = np.asarray(self.model.sample(self.num_samples, seed=self.seed))
         path = os.path.join(self.folder, f"step_{step:07d}.png")
-        images_lib.save_grid(np.asarray(images), path)
-        images_lib.save_grid(np.asarray(images), os.path.join(self.folder, "latest.png"))
+        with write_errors.reporting(path):
+            images_lib.save_grid(images, path)
+        pause_points.pause("sample_grid", step)
+        latest = os.path.join(self.folder, "latest.png")
+        with write_errors.reporting(latest):
+            images_lib.save_grid(images, latest)
         return path
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every and int(self.model.g_optimizer.iterations.numpy()) % self.every == 0:
+        if self.every and int(self.model.step_counter.numpy()) % self.every == 0:
             self.save()
+
+    def on_train_end(self, logs=None):
+        if self.stop is None or not self.stop.stopped:
+            self.save()
+
+
+class CheckpointSchedule(keras.callbacks.Callback):
+    """Writes a checkpoint every `every` steps, whenever `timer` says one is due, and when
+    training ends (also when a signal stopped it); stops at `total_steps`. Refuses to
+    checkpoint non-finite weights: on a NaN/Inf loss training stops and the error names the
+    step and the last good checkpoint.
+
+    Args:
+      checkpoints: the run's `RunCheckpoints`.
+      total_steps: the step at which training stops.
+      every: steps between checkpoints (saved when the step counter is a multiple of it, so a
+        run resumed from any step keeps the same checkpoint steps).
+      timer: a `CheckpointTimer` (None: no time-based checkpoints).
+      strategy: the model's strategy; under several workers they agree on the timer.
+    """
+
+    def __init__(self, checkpoints, total_steps, every, timer=None, strategy=None):
+        super().__init__()
+        self.checkpoints = checkpoints
+        self.total_steps = total_steps
+        self.every = every
+        self.timer = timer or checkpoint_timer.CheckpointTimer(None)
+        self.strategy = strategy
+        self.failure = None
+
+    def on_train_begin(self, logs=None):
+        self.timer.reset()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.checkpoints.step()
+        pause_points.pause("step_end", step)
+        for name, value in (logs or {}).items():
+            if not math.isfinite(float(value)):
+                self.failure = (step, name, float(value))
+                self.model.stop_training = True
+                return
+        last = step >= self.total_steps
+        if last:
+            self.model.stop_training = True
+        # Workers agree on the timer (their clocks, even their settings, may differ).
+        (timed,) = distribute.any_worker([self.timer.due()], self.strategy)
+        if step % self.every == 0 or last or timed:
+            self.save()  # before the step's grid and logs, which may fail
 
     def on_train_end(self, logs=None):
         self.save()
 
-
-class CheckpointEveryEpoch(keras.callbacks.Callback):
-    """Writes a checkpoint at every epoch end (epochs are `checkpoint_every` steps long), stops
-    at `total_steps`, and refuses to checkpoint non-finite weights: on a NaN/Inf loss training
-    stops and the error names the step and the last good checkpoint.
-    """
-
-    def __init__(self, checkpoints, total_steps):
-        super().__init__()
-        self.checkpoints = checkpoints
-        self.total_steps = total_steps
-        self.failure = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            if not math.isfinite(float(value)):
-                self.failure = (self.checkpoints.step(), name, float(value))
-                self.model.stop_training = True
-                return
-        if self.checkpoints.step() >= self.total_steps:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._save_if_finite()
-
-    def on_train_end(self, logs=None):
-        self._save_if_finite()
-
-    def _save_if_finite(self):
-        if self.failure is None:
-            bad = _first_non_finite_variable(self.model)
-            if bad is not None:
-                self.failure = (self.checkpoints.step(), f"variable {bad}", float("nan"))
-                return
-            self.checkpoints.save()
+    def save(self):
+        """Writes a checkpoint of the current step (if its weights are finite); returns its
+        path, or None after a NaN/Inf."""
+        if self.failure is not None:
+            return None
+        bad = _first_non_finite_variable(self.model)
+        if bad is not None:
+            self.failure = (self.checkpoints.step(), f"variable {bad}", float("nan"))
+            return None
+        step = self.checkpoints.step()
+        with write_errors.reporting(os.path.join(self.checkpoints.directory, f"ckpt-{step}")):
+            path = self.checkpoints.save()
+        self.timer.reset()
+        return path
 
 
 class ScalarLogs(keras.callbacks.Callback):
@@ -111,7 +159,8 @@ class ScalarLogs(keras.callbacks.Callback):
 
     Uses TensorFlow's own summary writer with the scalars plugin's metadata, so logs are written
     without the `tensorboard` package (which `tf.summary.scalar` and Keras' TensorBoard callback
-    need, and TensorFlow 2.21 no longer installs); `tensorboard --logdir` reads them.
+    need, and TensorFlow 2.21 no longer installs); `tensorboard --logdir` reads them. Each batch
+    of scalars is flushed at once, so a failing disk shows at that step.
     """
 
     def __init__(self, folder, every=100):
@@ -121,19 +170,22 @@ class ScalarLogs(keras.callbacks.Callback):
         self.writer = None
 
     def on_train_begin(self, logs=None):
-        self.writer = tf.summary.create_file_writer(self.folder)
+        with write_errors.reporting(self.folder):
+            self.writer = tf.summary.create_file_writer(self.folder)
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
+        step = int(self.model.step_counter.numpy())
         if logs and self.every and step % self.every == 0:
-            with self.writer.as_default():
+            with write_errors.reporting(self.folder), self.writer.as_default():
                 for name, value in logs.items():
                     tf.summary.write(f"train/{name}", tf.constant(float(value), tf.float32),
                                      step=step, metadata=_SCALAR_METADATA)
+                self.writer.flush()
 
     def on_train_end(self, logs=None):
         if self.writer is not None:
-            self.writer.close()
+            with write_errors.reporting(self.folder):
+                self.writer.close()
 
 
 _SCALAR_METADATA = summary_pb2.SummaryMetadata(
@@ -213,9 +265,9 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
 
 
 @gin.configurable(denylist=["model_dir"])
-def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sample_every=500,
-          keep_checkpoints=3, verbose=1, strategy="default", resume_despite_changes=False,
-          callbacks=()):
+def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
+          checkpoint_every_secs=600, sample_every=500, keep_checkpoints=3, verbose=1,
+          strategy="default", resume_despite_changes=False, callbacks=()):
     """Trains the gin-configured GAN for `steps` generator iterations, resuming from `model_dir`.
 
     Args:
@@ -225,11 +277,17 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
         `batch_size * d_steps` per generator iteration).
       seed: seeds the data order and every random draw of training.
       checkpoint_every: steps between checkpoints (and the length of one `fit` epoch).
+      checkpoint_every_secs: also write a checkpoint once this many seconds have passed since
+        the last one (None or 0: off). With the default, 600, a crash without grace (SIGKILL,
+        power loss) loses at most about ten minutes of training on a slow configuration, where
+        `checkpoint_every` steps can take an hour; on a fast one the step-based checkpoints come
+        first and the timer never fires.
       sample_every: steps between sample grids (0: only at the end).
       keep_checkpoints: how many recent checkpoints to keep.
       verbose: `fit`'s verbosity (1: a progress bar per epoch).
       strategy: a `tf.distribute.Strategy` or its name (`rgan_tf.distribute.STRATEGIES`);
-        `batch_size` is the global batch, split among the replicas.
+        `batch_size` is the global batch, split among the replicas. Under several workers only
+        the chief writes the run folder, which must be on a file system all workers read.
       resume_despite_changes: resume a folder whose saved config differs from this one (e.g. a
         lower learning rate after a NaN) instead of refusing; the differences are printed, and
         the checkpoint must still fit the model.
@@ -239,70 +297,129 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500, sa
 
     Returns:
       The trained `RobustGAN`.
+
+    Raises:
+      TrainingInterrupted: SIGTERM or SIGINT stopped training after a checkpoint of the last
+        step was written (a `SystemExit` with status 75: `rgan_tf.preemption`).
+      RunFolderBusyError: another trainer holds `model_dir` (`rgan_tf.run_lock`).
+      WriteFailedError: a file could not be written (`rgan_tf.write_errors`).
+      NonFiniteLossError: a loss or weight became NaN or Inf.
+      RunMismatchError, CheckpointError: the folder holds another run, or no usable checkpoint.
     """
     for name, value in (("steps", steps), ("batch_size", batch_size),
                         ("checkpoint_every", checkpoint_every)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"train.{name} must be an integer >= 1, got {value!r}.")
-    keras.utils.set_random_seed(seed)
-    if isinstance(strategy, str):
-        strategy = distribute.make_strategy(strategy)
-    with strategy.scope():
-        model = build_model()
-    model.seed = seed
-    dataset = data_lib.dataset(batch_size=batch_size * model.d_steps, seed=seed,
-                               with_labels=model.num_classes is not None)
-    _check_data_fits_model(dataset, model)
+    timer = checkpoint_timer.CheckpointTimer(checkpoint_every_secs)
+    with contextlib.ExitStack() as stack:
+        keras.utils.set_random_seed(seed)
+        if isinstance(strategy, str):
+            strategy = distribute.make_strategy(strategy)
+        # From here on SIGTERM and SIGINT stop training after the step in flight. (Installed
+        # after the strategy: a multi-worker strategy's coordination service installs its own
+        # SIGTERM handler, TensorFlow's SigtermNotifier, which this one replaces.)
+        watcher = stack.enter_context(preemption.SignalWatcher())
+        with strategy.scope():
+            model = build_model()
+        model.seed = seed
+        dataset = data_lib.dataset(batch_size=batch_size * model.d_steps, seed=seed,
+                                   with_labels=model.num_classes is not None)
+        _check_data_fits_model(dataset, model)
 
-    # Made before the operative config is read, so that their gin parameters are part of it.
-    extra_callbacks = [factory(model_dir) for factory in callbacks]
+        # Made before the operative config is read, so that their gin parameters are part of it.
+        extra_callbacks = [factory(model_dir) for factory in callbacks]
 
-    # Nothing is written to model_dir before the folder is known to hold this model's run (same
-    # config, readable checkpoints that fit): a refused run leaves it untouched.
-    operative_config = gin.operative_config_str()
-    try:
-        checkpoints_lib.check_same_run(model_dir, operative_config, OPERATIVE_CONFIG,
-                                       CHECKPOINT_DIR)
-    except checkpoints_lib.RunMismatchError as error:
-        if not resume_despite_changes:
-            raise
-        print(f"Warning (train.resume_despite_changes=True): {error}")
-    checkpoints = checkpoints_lib.RunCheckpoints(
-        model, os.path.join(model_dir, CHECKPOINT_DIR), keep_checkpoints)
-    start = checkpoints.restore_latest()
-    os.makedirs(model_dir, exist_ok=True)
-    _write_atomically(os.path.join(model_dir, OPERATIVE_CONFIG), operative_config)
-    _write_atomically(os.path.join(model_dir, COMPILE_MODE),
-                      json.dumps(compile_mode.as_dict(model.compile_mode)) + "\n")
-    if start >= steps:
-        print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
-        return model
+        # The chief writes the run folder; it locks it first, so that no other trainer writes
+        # there between the checks below and the end of this run. Other workers take part in
+        # every save (TensorFlow's rule) with a scratch copy.
+        chief = distribute.is_chief(strategy)
+        if chief:
+            stack.enter_context(run_lock.RunLock(model_dir))
+            scratch = None
+        else:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="rgan_tf_worker_"))
 
-    guard = CheckpointEveryEpoch(checkpoints, steps)
-    callbacks = [
-        guard,
-        SampleGrid(os.path.join(model_dir, SAMPLES_DIR), sample_every, guard=guard),
-        ScalarLogs(os.path.join(model_dir, LOGS_DIR), every=min(100, checkpoint_every)),
-    ] + extra_callbacks
-    model.fit(dataset.skip(start), epochs=math.ceil(steps / checkpoint_every),
-              initial_epoch=start // checkpoint_every, steps_per_epoch=checkpoint_every,
-              callbacks=callbacks, verbose=verbose)
-    if guard.failure is not None:
-        step, name, value = guard.failure
-        kept = (f"The last good checkpoint, {checkpoints.latest}, was kept"
-                if checkpoints.latest else "No checkpoint had been written")
-        raise NonFiniteLossError(
-            f"Training stopped: {name} = {value} at step {step}; no checkpoint or sample was "
-            f"written after it. {kept}. Lower the learning rate or eps, then train again "
-            "(train.resume_despite_changes=True resumes this folder with the new settings).")
+        # Nothing but the lock is written to model_dir before the folder is known to hold this
+        # model's run (same config, readable checkpoints that fit): a refused run leaves it as
+        # it was.
+        operative_config = gin.operative_config_str()
+        try:
+            checkpoints_lib.check_same_run(model_dir, operative_config, OPERATIVE_CONFIG,
+                                           CHECKPOINT_DIR)
+        except checkpoints_lib.RunMismatchError as error:
+            if not resume_despite_changes:
+                raise
+            print(f"Warning (train.resume_despite_changes=True): {error}")
+        checkpoints = checkpoints_lib.RunCheckpoints(
+            model, os.path.join(model_dir, CHECKPOINT_DIR), keep_checkpoints,
+            write_directory=scratch)
+        start = checkpoints.restore_latest()
+        if chief:
+            config_path = os.path.join(model_dir, OPERATIVE_CONFIG)
+            with write_errors.reporting(config_path):
+                _write_atomically(config_path, operative_config)
+            mode_path = os.path.join(model_dir, COMPILE_MODE)
+            with write_errors.reporting(mode_path):
+                _write_atomically(mode_path,
+                                  json.dumps(compile_mode.as_dict(model.compile_mode)) + "\n")
+        if start >= steps:
+            print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
+            return model
+
+        schedule = CheckpointSchedule(checkpoints, steps, checkpoint_every, timer, strategy)
+        stop = preemption.StopOnSignal(watcher, strategy)
+        callbacks = [schedule]
+        if chief:
+            callbacks += [
+                SampleGrid(os.path.join(model_dir, SAMPLES_DIR), sample_every, guard=schedule,
+                           stop=stop),
+                ScalarLogs(os.path.join(model_dir, LOGS_DIR), every=min(100, checkpoint_every)),
+            ]
+        callbacks += extra_callbacks + [stop]  # last: it sees signals that came during the others
+        try:
+            pause_points.pause("training_start", start)
+            stop.set_model(model)
+            if stop.check():  # a signal during startup: no step, just the checkpoint
+                schedule.set_model(model)
+                schedule.save()
+            else:
+                model.fit(dataset.skip(start), epochs=math.ceil(steps / checkpoint_every),
+                          initial_epoch=start // checkpoint_every,
+                          steps_per_epoch=checkpoint_every, callbacks=callbacks, verbose=verbose)
+        except write_errors.WriteFailedError as error:
+            raise error.with_hint(_write_failure_hint(checkpoints)) from error.cause
+        if schedule.failure is not None:
+            step, name, value = schedule.failure
+            kept = (f"The last good checkpoint, {checkpoints.latest}, was kept"
+                    if checkpoints.latest else "No checkpoint had been written")
+            raise NonFiniteLossError(
+                f"Training stopped: {name} = {value} at step {step}; no checkpoint or sample was "
+                f"written after it. {kept}. Lower the learning rate or eps, then train again "
+                "(train.resume_despite_changes=True resumes this folder with the new settings).")
+        step = checkpoints.step()
+        if stop.stopped and step < steps:
+            print(preemption.interrupted_message(step, checkpoints.latest), flush=True)
+            raise preemption.TrainingInterrupted(step, checkpoints.latest, watcher.signal_name)
     return model
+
+
+def _write_failure_hint(checkpoints):
+    latest = checkpoints.latest
+    kept = (f"every earlier checkpoint is intact (the latest: {latest})" if latest
+            else "no checkpoint had been written yet")
+    return (f"Training stopped at step {checkpoints.step()}; {kept}. Free some space (or fix "
+            "the permissions), then run the same command to resume.")
 
 
 def _write_atomically(path, text):
     temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def _check_data_fits_model(dataset, model):

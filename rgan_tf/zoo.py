@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from rgan_tf import launch
+from rgan_tf import paper
 
 CONFIG_DIR = "gin_configs"
 
@@ -24,57 +25,73 @@ DATA_SETS = {
 
 # Baseline config -> (model, reference implementation).
 BASELINES = {
-    "cifar10/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "cifar10/dcgan": ("DCGAN (WGAN-GP's CNN, batch-norm critic)",
+                      "improved_wgan_training gan_cifar.py, MODE='dcgan'"),
     "cifar10/wgan_gp": ("WGAN-GP CNN", "improved_wgan_training gan_cifar.py"),
     "cifar10/wgan_gp_resnet": ("WGAN-GP ResNet", "improved_wgan_training gan_cifar_resnet.py"),
-    "cifar10/sngan": ("SN-DCGAN (SNGAN CNN)", "chainer-gan-lib (stdgan, sndcgan)"),
+    "cifar10/sngan": ("SN-DCGAN (SNGAN CNN), the SNGAN paper's variant",
+                      "chainer-gan-lib (stdgan, sndcgan); slope 0.1, z ~ N(0, I): SNGAN paper"),
     "cifar10/sngan_resnet": ("SNGAN ResNet", "sngan_projection sn_cifar10_unconditional.yml"),
     "cifar10/bwgan": ("BWGAN", "adler-j/bwgan cifar10_sobolev.py"),
     "cifar10/sngan_cond": ("SNGAN ResNet, projection, 10 classes",
-                           "sngan_projection sn_cifar10.yml"),
-    "stl10/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+                           "sngan_projection sn_cifar10_conditional.yml"),
+    "stl10/dcgan": ("DCGAN (WGAN-GP's CNN, batch-norm critic)",
+                    "improved_wgan_training gan_cifar.py, MODE='dcgan'"),
     "stl10/wgan_gp": ("WGAN-GP CNN", "improved_wgan_training gan_cifar.py"),
     "stl10/wgan_gp_resnet": ("WGAN-GP ResNet", "improved_wgan_training gan_cifar_resnet.py"),
-    "stl10/sngan": ("SN-DCGAN (SNGAN CNN)", "chainer-gan-lib (stdgan, sndcgan)"),
+    "stl10/sngan": ("SN-DCGAN (SNGAN CNN), the SNGAN paper's variant",
+                    "chainer-gan-lib (stdgan, sndcgan); slope 0.1, z ~ N(0, I): SNGAN paper"),
     "stl10/sngan_resnet": ("SNGAN ResNet (48x48 layout)", "SNGAN paper Table 5; compare_gan"),
     "stl10/bwgan": ("BWGAN", "adler-j/bwgan cifar10_sobolev.py"),
-    "celeba/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
+    "celeba/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow model.py"),
     "celeba/wgan_gp": ("WGAN-GP (DCGAN-64 layers, layer-norm critic)",
                        "improved_wgan_training gan_64x64.py"),
-    "mnist/dcgan": ("DCGAN", "carpedm20/DCGAN-tensorflow"),
-    "digits/dcgan": ("DCGAN (width 16)", "carpedm20/DCGAN-tensorflow"),
+    "mnist/dcgan": ("DCGAN (carpedm20's layers, 7x7 base)",
+                    "none: Radford et al.'s layer rules (not carpedm20's MNIST model)"),
+    "digits/dcgan": ("DCGAN (carpedm20's layers, 4x4 base, width 16)",
+                     "none: Radford et al.'s layer rules (not carpedm20's 32x32 network)"),
 }
 
-# Config -> (the paper's row, IS, FID); "-" where the paper gives no such number.
+# Config -> (the paper's row, IS, FID; the numbers from rgan_tf.paper); "-" where the paper gives
+# no such number.
 PaperRow = collections.namedtuple("PaperRow", ["row", "inception_score", "fid"])
 _NOT_IN_TABLES = PaperRow("not in the paper's tables", "-", "-")
 PAPER_ROWS = {
-    "cifar10/dcgan": PaperRow("Table 1 DCGAN (Table 3 baseline: IS 5.70)", "5.77", "42.18"),
-    "cifar10/dcgan_rgan": PaperRow("Table 3 DCGAN, both robust", "6.11", "-"),
-    "cifar10/wgan_gp": PaperRow("Table 3 WGAN-GP baseline", "5.77", "-"),
-    "cifar10/wgan_gp_rgan": PaperRow("Table 3 WGAN-GP, both robust", "5.91", "-"),
-    "cifar10/wgan_gp_resnet": PaperRow("Table 1 WGAN-GP-res; Table 3 baseline", "7.76", "22.19"),
+    "cifar10/dcgan": PaperRow(
+        f"Table 1 DCGAN (Table 3 baseline: IS {paper.TABLE3['dcgan']['off']})",
+        *paper.TABLE1[("dcgan", "cifar10")]),
+    "cifar10/dcgan_rgan": PaperRow("Table 3 DCGAN, both robust", paper.TABLE3["dcgan"]["both"],
+                                   "-"),
+    "cifar10/wgan_gp": PaperRow("Table 3 WGAN-GP baseline", paper.TABLE3["wgan_gp"]["off"], "-"),
+    "cifar10/wgan_gp_rgan": PaperRow("Table 3 WGAN-GP, both robust",
+                                     paper.TABLE3["wgan_gp"]["both"], "-"),
+    "cifar10/wgan_gp_resnet": PaperRow("Table 1 WGAN-GP-res; Table 3 baseline",
+                                       *paper.TABLE1[("wgan_gp_res", "cifar10")]),
     "cifar10/wgan_gp_resnet_rgan": PaperRow("Table 1 RGAN (WGAN-GP-res); Table 3 both robust",
-                                            "8.25", "19.79"),
+                                            *paper.TABLE1[("rgan_wgan_gp_res", "cifar10")]),
     "cifar10/sngan": PaperRow("not in the paper's tables (SNGAN paper, standard CNN: IS 7.42, "
                               "FID 29.3)", "-", "-"),
     "cifar10/sngan_rgan": _NOT_IN_TABLES,
-    "cifar10/sngan_resnet": PaperRow("Table 1 SNGAN", "8.22", "21.70"),
+    "cifar10/sngan_resnet": PaperRow("Table 1 SNGAN", *paper.TABLE1[("sngan", "cifar10")]),
     "cifar10/sngan_resnet_rgan": _NOT_IN_TABLES,
-    "cifar10/bwgan": PaperRow("Table 1 BWGAN; Table 3 baseline", "8.08", "25.67"),
-    "cifar10/bwgan_rgan": PaperRow("Table 3 BWGAN, both robust", "8.40", "-"),
-    "cifar10/sngan_cond": PaperRow("Table 2 SNGAN (conditional)", "8.37", "19.2"),
-    "cifar10/sngan_cond_rgan": PaperRow("Table 2 RGAN (SNGAN)", "8.65", "17.2"),
-    "stl10/dcgan": PaperRow("Table 1 DCGAN, STL-10", "7.36", "53.23"),
+    "cifar10/bwgan": PaperRow("Table 1 BWGAN; Table 3 baseline",
+                              *paper.TABLE1[("bwgan", "cifar10")]),
+    "cifar10/bwgan_rgan": PaperRow("Table 3 BWGAN, both robust", paper.TABLE3["bwgan"]["both"],
+                                   "-"),
+    "cifar10/sngan_cond": PaperRow("Table 2 SNGAN (conditional)", *paper.TABLE2["sngan_cond"]),
+    "cifar10/sngan_cond_rgan": PaperRow("Table 2 RGAN (SNGAN)", *paper.TABLE2["rgan_sngan_cond"]),
+    "stl10/dcgan": PaperRow("Table 1 DCGAN, STL-10", *paper.TABLE1[("dcgan", "stl10")]),
     "stl10/dcgan_rgan": _NOT_IN_TABLES,
     "stl10/wgan_gp": _NOT_IN_TABLES,
     "stl10/wgan_gp_rgan": _NOT_IN_TABLES,
-    "stl10/wgan_gp_resnet": PaperRow("Table 1 WGAN-GP-res, STL-10", "9.06", "42.60"),
-    "stl10/wgan_gp_resnet_rgan": PaperRow("Table 1 RGAN (WGAN-GP-res), STL-10", "9.16", "39.62"),
+    "stl10/wgan_gp_resnet": PaperRow("Table 1 WGAN-GP-res, STL-10",
+                                     *paper.TABLE1[("wgan_gp_res", "stl10")]),
+    "stl10/wgan_gp_resnet_rgan": PaperRow("Table 1 RGAN (WGAN-GP-res), STL-10",
+                                          *paper.TABLE1[("rgan_wgan_gp_res", "stl10")]),
     "stl10/sngan": PaperRow("not in the paper's tables (SNGAN paper, standard CNN: IS 8.28, "
                             "FID 53.1)", "-", "-"),
     "stl10/sngan_rgan": _NOT_IN_TABLES,
-    "stl10/sngan_resnet": PaperRow("Table 1 SNGAN, STL-10", "9.10", "40.10"),
+    "stl10/sngan_resnet": PaperRow("Table 1 SNGAN, STL-10", *paper.TABLE1[("sngan", "stl10")]),
     "stl10/sngan_resnet_rgan": _NOT_IN_TABLES,
     "stl10/bwgan": PaperRow("not reported (did not converge on STL-10, footnote 3)", "-", "-"),
     "stl10/bwgan_rgan": PaperRow("not reported (did not converge on STL-10, footnote 3)", "-",

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from rgan_tf import architectures
+from rgan_tf.architectures import spectral_norm
 
 
 def trainable_count(model):
@@ -76,15 +77,65 @@ def test_dcgan_64_matches_reference_parameter_count():
     assert trainable_count(architectures.dcgan_discriminator(image_size=64)) == d_ref
 
 
-def test_dcgan_32_parameter_count_follows_the_same_layout():
-    # The reference always uses 4 up-steps; at 32x32 we use 3 from a 4x4 base (widths 256, 128,
-    # 64): the same layer rules with the 512-wide stage removed.
-    g_ref = (linear(100, 4 * 4 * 256) + bn(256) + conv(5, 256, 128) + bn(128)
-             + conv(5, 128, 64) + bn(64) + conv(5, 64, 3))
-    d_ref = (conv(5, 3, 64) + conv(5, 64, 128) + bn(128) + conv(5, 128, 256) + bn(256)
-             + linear(4 * 4 * 256, 1))
-    assert trainable_count(architectures.dcgan_generator(image_size=32)) == g_ref == 1443587
-    assert trainable_count(architectures.dcgan_discriminator(image_size=32)) == d_ref == 1034113
+def test_dcgan_32_is_the_layer_rule_not_carpedm20s_32_pixel_network():
+    # Not a reference network (the digits/mnist configs' DCGAN): carpedm20's layer rules from a
+    # 4x4 base, three up-steps (widths 256, 128, 64), hand-counted from that layer list.
+    g_ours = (linear(100, 4 * 4 * 256) + bn(256) + conv(5, 256, 128) + bn(128)
+              + conv(5, 128, 64) + bn(64) + conv(5, 64, 3))
+    d_ours = (conv(5, 3, 64) + conv(5, 64, 128) + bn(128) + conv(5, 128, 256) + bn(256)
+              + linear(4 * 4 * 256, 1))
+    assert trainable_count(architectures.dcgan_generator(image_size=32)) == g_ours == 1443587
+    assert trainable_count(architectures.dcgan_discriminator(image_size=32)) == d_ours == 1034113
+    # carpedm20/DCGAN-tensorflow model.py lines 367-396 at output_height=32: s_h16 = ceil(32/16)
+    # = 2, so g_h0_lin(100, 2*2*512) g_bn0 and four deconvs 512->256->128->64->3 (2->4->8->16->32),
+    # each with bias and batch norm but the last: the network dcgan.py's docstring says we do NOT
+    # build at 32 pixels.
+    g_carpedm20_32 = (linear(100, 2 * 2 * 512) + bn(512) + conv(5, 512, 256) + bn(256)
+                      + conv(5, 256, 128) + bn(128) + conv(5, 128, 64) + bn(64) + conv(5, 64, 3))
+    assert g_carpedm20_32 == 4514819 != g_ours
+
+
+@pytest.mark.parametrize("size,channels,width,expected", [
+    (28, 1, 64, (840321, 213121)),   # gin_configs/mnist/dcgan.gin
+    (32, 1, 16, (168097, 65729)),    # gin_configs/digits/dcgan.gin (the default job)
+])
+def test_dcgan_offline_configs_count_their_layer_lists(size, channels, width, expected):
+    # Not reference networks: the layer rules at the configs' sizes, hand-counted. 28: 7x7 base,
+    # two up-steps, G linear(100, 7*7*2w) BN deconv(2w -> w) BN deconv(w -> 1); D conv(1 -> w)
+    # conv(w -> 2w) BN linear(7*7*2w, 1). 32: 4x4 base, three up-steps, widths 4w, 2w, w.
+    w = width
+    if size == 28:
+        g = (linear(100, 7 * 7 * 2 * w) + bn(2 * w) + conv(5, 2 * w, w) + bn(w)
+             + conv(5, w, channels))
+        d = conv(5, channels, w) + conv(5, w, 2 * w) + bn(2 * w) + linear(7 * 7 * 2 * w, 1)
+    else:
+        g = (linear(100, 4 * 4 * 4 * w) + bn(4 * w) + conv(5, 4 * w, 2 * w) + bn(2 * w)
+             + conv(5, 2 * w, w) + bn(w) + conv(5, w, channels))
+        d = (conv(5, channels, w) + conv(5, w, 2 * w) + bn(2 * w) + conv(5, 2 * w, 4 * w)
+             + bn(4 * w) + linear(4 * 4 * 4 * w, 1))
+    assert (g, d) == expected
+    assert trainable_count(architectures.dcgan_generator(
+        image_size=size, channels=channels, width=width)) == g
+    assert trainable_count(architectures.dcgan_discriminator(
+        image_size=size, channels=channels, width=width)) == d
+
+
+def test_dcgan_initializers_are_carpedm20s():
+    # ops.py: conv2d weights truncated_normal(stddev=0.02) (lines 56-57), deconv2d and linear
+    # random_normal(stddev=0.02) (lines 70-71, 98-99), biases 0.
+    keras.utils.set_random_seed(0)
+    g = architectures.dcgan_generator(image_size=64)
+    d = architectures.dcgan_discriminator(image_size=64)
+    convs = [layer for layer in d.layers if isinstance(layer, keras.layers.Conv2D)]
+    deconvs = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(convs) == len(deconvs) == 4
+    for layer in convs:  # truncated at two standard deviations (std of the truncated law 0.0176)
+        kernel = layer.kernel.numpy()
+        assert np.abs(kernel).max() <= 0.04 and 0.0170 < kernel.std() < 0.0182
+    for layer in deconvs[:3]:  # a plain normal: beyond 2 sigma about 4.6% of the time
+        kernel = layer.kernel.numpy()
+        assert np.mean(np.abs(kernel) > 0.04) > 0.04 and 0.0195 < kernel.std() < 0.0205
+    assert all(float(np.abs(layer.bias.numpy()).max()) == 0.0 for layer in convs + deconvs)
 
 
 @pytest.mark.parametrize("size", [0, 7, 8 * 9, 18, 36, 100, -32, 32.0, None])
@@ -129,20 +180,23 @@ def test_wgan_gp_cnn_shapes(size):
     assert images.shape == (2, size, size, 3)
 
 
-def test_wgan_gp_cnn_matches_reference_parameter_count():
-    # igul222/improved_wgan_training gan_cifar.py, DIM=128, noise 128:
+@pytest.mark.parametrize("size,base", [(32, 4), (48, 6)])
+def test_wgan_gp_cnn_matches_reference_parameter_count(size, base):
+    # igul222/improved_wgan_training gan_cifar.py, DIM=128, noise 128 (48x48: the same layers
+    # from a 6x6 base, the STL-10 configs):
     # G: Linear(128, 4*4*4*DIM) Batchnorm([0]) - per unit of the linear output, 2*8192 -
     #    Deconv2D(5, 4D, 2D) BN Deconv2D(5, 2D, D) BN Deconv2D(5, D, 3) tanh; tflib adds biases.
     dim = 128
-    g_ref = (linear(128, 4 * 4 * 4 * dim) + bn(4 * 4 * 4 * dim) + conv(5, 4 * dim, 2 * dim)
-             + bn(2 * dim) + conv(5, 2 * dim, dim) + bn(dim) + conv(5, dim, 3))
+    g_ref = (linear(128, base * base * 4 * dim) + bn(base * base * 4 * dim)
+             + conv(5, 4 * dim, 2 * dim) + bn(2 * dim) + conv(5, 2 * dim, dim) + bn(dim)
+             + conv(5, dim, 3))
     # D (MODE='wgan-gp', no batch norm): Conv2D(5, 3, D) Conv2D(5, D, 2D) Conv2D(5, 2D, 4D),
     #    stride 2, LeakyReLU 0.2; Linear(4*4*4D, 1).
     d_ref = (conv(5, 3, dim) + conv(5, dim, 2 * dim) + conv(5, 2 * dim, 4 * dim)
-             + linear(4 * 4 * 4 * dim, 1))
-    assert (g_ref, d_ref) == (5179907, 4114689)
-    assert trainable_count(architectures.wgan_gp_cnn_generator()) == g_ref
-    assert trainable_count(architectures.wgan_gp_cnn_discriminator()) == d_ref
+             + linear(base * base * 4 * dim, 1))
+    assert (g_ref, d_ref) == {32: (5179907, 4114689), 48: (6521347, 4124929)}[size]
+    assert trainable_count(architectures.wgan_gp_cnn_generator(image_size=size)) == g_ref
+    assert trainable_count(architectures.wgan_gp_cnn_discriminator(image_size=size)) == d_ref
 
 
 @pytest.mark.parametrize("size", [28, 64, 33])
@@ -151,6 +205,80 @@ def test_wgan_gp_cnn_rejects_other_sizes(size):
         architectures.wgan_gp_cnn_generator(image_size=size)
     with pytest.raises(ValueError, match="image_size 32"):
         architectures.wgan_gp_cnn_discriminator(image_size=size)
+
+
+@pytest.mark.parametrize("size,base", [(32, 4), (48, 6)])
+def test_papers_dcgan_matches_gan_cifar_dcgan_mode_parameter_count(size, base):
+    # The Robust GAN paper's DCGAN: igul222/improved_wgan_training gan_cifar.py with MODE='dcgan',
+    # DIM=128, noise 128. G (lines 47-68) as for WGAN-GP: Linear(128, base*base*4*DIM),
+    # Batchnorm([0]) per unit (2 * base*base*4*DIM), Deconv2D(5, 4D, 2D) BN, Deconv2D(5, 2D, D) BN,
+    # Deconv2D(5, D, 3); tflib adds biases.
+    dim = 128
+    g_ref = (linear(128, base * base * 4 * dim) + bn(base * base * 4 * dim)
+             + conv(5, 4 * dim, 2 * dim) + bn(2 * dim) + conv(5, 2 * dim, dim) + bn(dim)
+             + conv(5, dim, 3))
+    # D (lines 70-89): Conv2D(5, 3, D); Conv2D(5, D, 2D) + Batchnorm 'Discriminator.BN2' (2*2D);
+    # Conv2D(5, 2D, 4D) + Batchnorm 'Discriminator.BN3' (2*4D) - both `if MODE != 'wgan-gp'`;
+    # Linear(base*base*4D, 1).
+    d_ref = (conv(5, 3, dim) + conv(5, dim, 2 * dim) + bn(2 * dim) + conv(5, 2 * dim, 4 * dim)
+             + bn(4 * dim) + linear(base * base * 4 * dim, 1))
+    assert (g_ref, d_ref) == {32: (5179907, 4116225), 48: (6521347, 4126465)}[size]
+    assert trainable_count(architectures.wgan_gp_cnn_generator(image_size=size)) == g_ref
+    d = architectures.wgan_gp_cnn_discriminator(image_size=size, normalization="batch")
+    assert trainable_count(d) == d_ref
+
+
+def test_papers_dcgan_critic_normalizes_after_its_second_and_third_convolution():
+    d = architectures.wgan_gp_cnn_discriminator(dim=4, normalization="batch")
+    kinds = [type(layer).__name__ for layer in d.layers
+             if isinstance(layer, (keras.layers.Conv2D, keras.layers.BatchNormalization))]
+    assert kinds == ["Conv2D", "Conv2D", "BatchNormalization", "Conv2D", "BatchNormalization"]
+    norms = [layer for layer in d.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert all(layer.epsilon == 1e-5 for layer in norms)  # tflib fused_batch_norm's epsilon
+    # Batch statistics in training: a sample's logit depends on the rest of its batch (as
+    # tflib's Batchnorm, which always normalizes with the batch's moments).
+    images = tf.random.uniform([4, 32, 32, 3], -1.0, 1.0, seed=5)
+    coupled = d(images, training=True).numpy()[:1] - d(images[:2], training=True).numpy()[:1]
+    assert np.abs(coupled).max() > 1e-4
+    plain = architectures.wgan_gp_cnn_discriminator(dim=4)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    with pytest.raises(ValueError, match="normalization"):
+        architectures.wgan_gp_cnn_discriminator(normalization="layer")
+
+
+def _uniform_limit(kernel):
+    """Checks `kernel` looks like U(-a, a) and returns `a` estimated from its standard deviation."""
+    kernel = np.asarray(kernel).ravel()
+    limit = kernel.std() * np.sqrt(3.0)
+    assert np.abs(kernel).max() <= limit * 1.02
+    return limit
+
+
+def test_wgan_gp_cnn_initializes_as_tflib():
+    # tflib he_init: U(-sqrt(3) s, sqrt(3) s), s^2 = 4 / (fan_in + fan_out), the low-resolution
+    # side divided by stride^2 = 4: conv2d.py lines 62-63 (fan_out of a strided conv),
+    # deconv2d.py lines 48-50 (fan_in of a transposed conv). Keras' fan-average would give
+    # 4 / (25 in + 25 out), 1.4x to 2x narrower here.
+    keras.utils.set_random_seed(0)
+    dim = 128
+    g = architectures.wgan_gp_cnn_generator(dim=dim)
+    d = architectures.wgan_gp_cnn_discriminator(dim=dim)
+    expected = {  # (in, out) -> s^2
+        (3, dim): 4 / (25 * 3 + 25 * dim / 4), (dim, 2 * dim): 4 / (25 * dim + 25 * 2 * dim / 4),
+        (2 * dim, 4 * dim): 4 / (25 * 2 * dim + 25 * 4 * dim / 4)}
+    for layer in (x for x in d.layers if isinstance(x, keras.layers.Conv2D)):
+        cin, cout = layer.kernel.shape[2], layer.kernel.shape[3]
+        assert _uniform_limit(layer.kernel) == pytest.approx(
+            np.sqrt(3 * expected[(cin, cout)]), rel=0.03)
+    expected = {(4 * dim, 2 * dim): 4 / (25 * 4 * dim / 4 + 25 * 2 * dim),
+                (2 * dim, dim): 4 / (25 * 2 * dim / 4 + 25 * dim),
+                (dim, 3): 4 / (25 * dim / 4 + 25 * 3)}
+    deconvs = [x for x in g.layers if isinstance(x, keras.layers.Conv2DTranspose)]
+    assert len(deconvs) == 3
+    for layer in deconvs:  # Keras' transposed kernel is [k, k, out, in]
+        cout, cin = layer.kernel.shape[2], layer.kernel.shape[3]
+        assert _uniform_limit(layer.kernel) == pytest.approx(
+            np.sqrt(3 * expected[(cin, cout)]), rel=0.03)
 
 
 def test_models_keep_float32_outputs_under_mixed_precision():
@@ -193,6 +321,50 @@ def test_wgan_gp_resnet_matches_reference_parameter_count():
     assert trainable_count(architectures.wgan_gp_resnet_discriminator()) == d_ref
 
 
+# --- BWGAN (the WGAN-GP ResNet, adler-j/bwgan cifar10_sobolev.py) ------------------------------
+
+@pytest.mark.parametrize("size,base", [(32, 4), (48, 6)])
+def test_bwgan_matches_reference_parameter_count(size, base):
+    # adler-j/bwgan cifar10_sobolev.py: generator (lines 149-163): dense(128, 4*4*128) with bias;
+    # three resblock(up, normalize=True) (lines 109-136): bn (center and scale, 2*128),
+    # upsample_conv 3x3 128->128, bn, conv 3x3 128->128, shortcut upsample_conv 1x1 128->128;
+    # bn; conv 3x3 128->3. tf.layers.conv2d and dense have biases. At 48x48 the same layers from a
+    # 6x6 base (the STL-10 config).
+    up_block = bn(128) + conv(3, 128, 128) + bn(128) + conv(3, 128, 128) + conv(1, 128, 128)
+    g_ref = linear(128, base * base * 128) + 3 * up_block + bn(128) + conv(3, 128, 3)
+    # Discriminator (lines 166-181): resblock_optimized (lines 139-146): conv 3x3 3->128,
+    # conv_meanpool 3x3 128->128, meanpool_conv 1x1 3->128; resblock(down): conv 3x3, conv_meanpool
+    # 3x3, shortcut conv_meanpool 1x1; two resblock(None), identity shortcut: 2 conv 3x3 each;
+    # no normalization; mean over H, W; dense(128, 1).
+    d_ref = (conv(3, 3, 128) + conv(3, 128, 128) + conv(1, 3, 128)
+             + 2 * conv(3, 128, 128) + conv(1, 128, 128) + 2 * 2 * conv(3, 128, 128)
+             + linear(128, 1))
+    assert (g_ref, d_ref) == {32: (1204483, 1053825), 48: (1534723, 1053825)}[size]
+    assert trainable_count(architectures.wgan_gp_resnet_generator(image_size=size)) == g_ref
+    d = architectures.wgan_gp_resnet_discriminator(image_size=size, first_initializer="he_uniform")
+    assert trainable_count(d) == d_ref
+
+
+def test_bwgan_first_critic_convolution_is_fan_in_he_uniform():
+    # cifar10_sobolev.py apply_conv (lines 55-62): he_init -> tf.contrib variance_scaling_
+    # initializer(uniform=True): factor 2, FAN_IN, U(-sqrt(6 / fan_in), sqrt(6 / fan_in)); the
+    # critic's first conv is line 142 (3x3, 3 -> 128: fan_in 27). tflib's he_init (WGAN-GP)
+    # averages the fans: U(-sqrt(12 / (27 + 1152)), ...), 4.6x narrower.
+    keras.utils.set_random_seed(0)
+
+    def first_conv(model):
+        return next(x for x in model.layers if isinstance(x, keras.layers.Conv2D)
+                    and x.kernel.shape[:3] == (3, 3, 3))
+
+    bwgan = first_conv(architectures.wgan_gp_resnet_discriminator(first_initializer="he_uniform"))
+    wgan_gp = first_conv(architectures.wgan_gp_resnet_discriminator())
+    assert _uniform_limit(bwgan.kernel) == pytest.approx(np.sqrt(6 / 27), rel=0.03)
+    assert _uniform_limit(wgan_gp.kernel) == pytest.approx(np.sqrt(12 / (27 + 1152)), rel=0.03)
+    # Every other He-initialized convolution maps 128 to 128 channels, where both schemes agree.
+    with pytest.raises(ValueError):
+        architectures.wgan_gp_resnet_discriminator(first_initializer="no_such_initializer")
+
+
 # --- SN-DCGAN ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("size", [32, 48])
@@ -201,7 +373,8 @@ def test_sndcgan_shapes(size):
     d = architectures.sndcgan_discriminator(image_size=size, ch=16)
     images, _ = run_pair(g, d)
     assert images.shape == (2, size, size, 3)
-    n_sn = sum(isinstance(layer, keras.layers.SpectralNormalization) for layer in d.layers)
+    n_sn = sum(isinstance(layer, (spectral_norm.SNConv2D, spectral_norm.SNDense))
+               for layer in d.layers)
     assert n_sn == 8  # seven convolutions and the linear layer
 
 
@@ -262,7 +435,7 @@ def sngan_discriminator_reference(num_classes=0):
 
 @pytest.mark.parametrize("num_classes", [None, 10])
 def test_sngan_resnet_matches_reference_parameter_count(num_classes):
-    # sn_cifar10_unconditional.yml (n_classes 0) and sn_cifar10.yml (n_classes 10).
+    # sn_cifar10_unconditional.yml (n_classes 0) and sn_cifar10_conditional.yml (n_classes 10).
     g_ref = sngan_generator_reference(num_classes or 0)
     d_ref = sngan_discriminator_reference(num_classes or 0)
     expected = {None: (4276739, 1053824), 10: (4304387, 1055104)}[num_classes]

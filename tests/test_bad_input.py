@@ -1,7 +1,6 @@
 """Bad input to the launcher: each case exits non-zero (or, for a corrupt checkpoint, falls back)
 with one clear `error:` line and no traceback, and nothing already in the run folder is removed
 or overwritten."""
-import hashlib
 import os
 import re
 import textwrap
@@ -9,34 +8,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from test_training import tiny, train_tool
+from conftest import assert_refused, snapshot, tiny, train_tool
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-def snapshot(folder):
-    """{relative path: (size, mtime, sha1)} of every file under `folder`."""
-    files = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as handle:
-                digest = hashlib.sha1(handle.read()).hexdigest()
-            stat = os.stat(path)
-            files[os.path.relpath(path, folder)] = (stat.st_size, stat.st_mtime_ns, digest)
-    return files
-
-
-def assert_refused(result, *fragments):
-    """Exit status 1, one `error:` line naming every fragment, no Python traceback."""
-    assert result.returncode == 1, (result.stdout[-2000:], result.stderr[-3000:])
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    message = result.stderr[result.stderr.index("error: "):]
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 @pytest.fixture(scope="module")

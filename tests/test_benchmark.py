@@ -10,6 +10,7 @@ import pytest
 
 from rgan_tf import benchmark, launch
 
+# The default job's configs (gin_configs/digits/dcgan*.gin), shrunk to 8x8 images.
 TINY = ["dcgan_generator.image_size = 8", "dcgan_generator.width = 4",
         "dcgan_generator.latent_dim = 8", "dcgan_discriminator.image_size = 8",
         "dcgan_discriminator.width = 4", "dcgan_generator.channels = 1",
@@ -20,7 +21,7 @@ KEYS = {"baseline_step_ms", "robust_step_ms", "ratio", "baseline_images_per_sec"
 
 
 def test_run_times_the_baseline_and_the_configs_robust_mode():
-    result = benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan_rgan.gin")], TINY,
+    result = benchmark.run([launch.repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY,
                            steps=2, warmup=1, repeats=2, batch_size=4, compile_modes=("on",),
                            peak_seconds=0.1)
     assert KEYS <= set(result)
@@ -37,7 +38,7 @@ def test_run_times_the_baseline_and_the_configs_robust_mode():
 
 
 def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
-    result = benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan.gin")],
+    result = benchmark.run([launch.repo_path("gin_configs/digits/dcgan.gin")],
                            TINY + ["build_model.jit_compile = False", "RobustGAN.d_steps = 2"],
                            steps=1, warmup=0, repeats=1, batch_size=2, count_flops=False)
     assert result["robust_mode"] == "both"
@@ -48,7 +49,7 @@ def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
 
 
 def test_lines_for_every_variant_with_flops_and_the_peak():
-    result = benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan.gin")], TINY,
+    result = benchmark.run([launch.repo_path("gin_configs/digits/dcgan.gin")], TINY,
                            steps=1, warmup=0, repeats=1, batch_size=2, precisions=("float32",),
                            variants=("plain", "baseline", "robust"), peak_seconds=0.1)
     lines = result["lines"]
@@ -78,12 +79,12 @@ def test_matmul_peak_counts_two_flops_per_multiply_add():
                                             (dict(batch_size=0), "batch_size must be")])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        benchmark.run([launch.repo_path("gin_configs/cifar10/dcgan_rgan.gin")], TINY, **kwargs)
+        benchmark.run([launch.repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY, **kwargs)
 
 
 def test_launcher_prints_a_table_then_one_json_line():
     command = [sys.executable, launch.repo_path("tools/benchmark.py"),
-               "--gin_file=" + launch.repo_path("gin_configs/cifar10/dcgan_rgan.gin"),
+               "--gin_file=" + launch.repo_path("gin_configs/digits/dcgan_rgan.gin"),
                "--steps=1", "--warmup=0", "--repeats=1", "--batch_size=2", "--noflops"]
     command += [f"--gin_bindings={binding}" for binding in TINY]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300,

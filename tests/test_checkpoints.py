@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import keras
@@ -15,6 +14,7 @@ import tensorflow as tf
 
 from conftest import IMAGE_SHAPE, copy_model, tiny_discriminator, tiny_generator
 from rgan_tf import checkpoints as checkpoints_lib
+from rgan_tf.architectures import spectral_norm
 from rgan_tf.robust_gan import RobustGAN
 
 BATCH = 8
@@ -28,17 +28,21 @@ def batches(seed=0, epochs=3):
     return tf.data.Dataset.from_tensor_slices(images[order]).batch(BATCH, drop_remainder=True)
 
 
-def make_gan(models, jit_compile=False):
+def make_gan(models, jit_compile=False, ema_decay=0.9):
     generator, discriminator = models
-    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0)
+    model = RobustGAN(copy_model(generator), copy_model(discriminator), robust="both", eps_x=1.0,
+                      ema_decay=ema_decay)
     model.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5),
                   jit_compile=jit_compile)
     return model
 
 
 def weights(model):
+    """Every variable a resume must bring back: players, optimizers, the generator's moving
+    average and the step counter."""
     return [np.asarray(v) for v in model.generator.weights + model.discriminator.weights
-            + model.g_optimizer.variables + model.d_optimizer.variables]
+            + model.g_optimizer.variables + model.d_optimizer.variables
+            + list(model.ema_weights) + [model.step_counter]]
 
 
 def assert_equal_weights(a, b):
@@ -83,6 +87,32 @@ def test_restore_brings_back_players_optimizers_and_step(tiny_models, tmp_path):
     assert other.g_optimizer.iterations.numpy() == 0
     assert checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore(path) == 3
     assert_equal_weights(model, other)
+
+
+def test_an_older_checkpoint_without_step_counter_or_average_restores_with_notes(tiny_models,
+                                                                                 tmp_path):
+    model = make_gan(tiny_models, ema_decay=None)
+    model.fit(batches(), steps_per_epoch=3, epochs=1, verbose=0)
+    # As the library wrote it before the step counter and the moving average existed.
+    tf.train.CheckpointManager(checkpoints_lib.build_checkpoint(model, without={"step"}),
+                               str(tmp_path), 1).save(checkpoint_number=3)
+    messages = []
+    other = make_gan(fresh_models(seed=3), ema_decay=0.9)
+    assert checkpoints_lib.RunCheckpoints(other, str(tmp_path),
+                                          log=messages.append).restore_latest() == 3
+    assert int(other.step_counter.numpy()) == int(other.g_optimizer.iterations.numpy()) == 3
+    assert any("no step counter" in message for message in messages)
+    assert any("no moving average" in message for message in messages)
+    for average, weight in zip(other.ema_weights, model.generator.trainable_variables):
+        np.testing.assert_array_equal(average, weight)
+
+
+def test_a_checkpoint_with_an_average_is_refused_by_a_model_without(tiny_models, tmp_path):
+    model = make_gan(tiny_models, ema_decay=0.9)
+    train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
+    with pytest.raises(checkpoints_lib.CheckpointError, match="bind RobustGAN.ema_decay"):
+        checkpoints_lib.RunCheckpoints(make_gan(tiny_models, ema_decay=None),
+                                       str(tmp_path)).restore_latest()
 
 
 def test_saving_the_same_step_twice_writes_once(tiny_models, tmp_path):
@@ -158,7 +188,7 @@ def test_no_readable_checkpoint_is_an_error_not_a_fresh_start(tiny_models, tmp_p
 
 
 def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
-    model = make_gan(tiny_models)
+    model = make_gan(tiny_models, ema_decay=None)
     train_to(model, checkpoints_lib.RunCheckpoints(model, str(tmp_path)), 0, 1)
     keras.utils.set_random_seed(0)
     other = RobustGAN(tiny_generator(latent_dim=4), tiny_discriminator(), robust="off")
@@ -167,34 +197,86 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_models, tmp_path):
         checkpoints_lib.RunCheckpoints(other, str(tmp_path)).restore_latest()
 
 
-WRITER = textwrap.dedent("""
-    import os, sys
-    import tensorflow as tf
-    big = tf.Variable(tf.random.normal([4_000_000]))
-    step = tf.Variable(0, dtype=tf.int64)
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(big=big, step=step), sys.argv[1], 2)
-    while True:
-        step.assign_add(1)
-        big.assign(tf.fill([4_000_000], tf.cast(step, tf.float32)))
-        manager.save(checkpoint_number=int(step))
-        print(int(step), flush=True)
-""")
+def sn_discriminator(old_layout):
+    """The tiny discriminator with spectrally normalized layers: Keras' `SpectralNormalization`
+    wrapper (rgan_tf 0.1's layout) or `rgan_tf`'s own SN layers."""
+    image = keras.Input(IMAGE_SHAPE)
+    if old_layout:
+        conv = keras.layers.SpectralNormalization(keras.layers.Conv2D(8, 3, 2, padding="same"))
+        logits = keras.layers.SpectralNormalization(keras.layers.Dense(1, dtype="float32"))
+    else:
+        conv, logits = spectral_norm.SNConv2D(8, 3, 2), spectral_norm.SNDense(1, dtype="float32")
+    h = keras.layers.Flatten()(keras.layers.LeakyReLU(0.2)(conv(image)))
+    return keras.Model(image, logits(h))
 
 
-def test_kill_while_writing_leaves_a_readable_latest_checkpoint(tmp_path):
-    # A writer saves 16 MB checkpoints in a loop; SIGKILL lands at arbitrary points of a save.
-    for attempt in range(2):
-        folder = str(tmp_path / f"run{attempt}")
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, folder], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
-        assert writer.stdout.readline().strip() == "1"  # one complete checkpoint exists
-        time.sleep(0.2 + 0.37 * attempt)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        latest = tf.train.latest_checkpoint(folder)
-        assert checkpoints_lib.verify_checkpoint(latest) is None, latest
-        value = tf.train.load_checkpoint(latest).get_tensor("big/.ATTRIBUTES/VARIABLE_VALUE")
-        assert np.all(value == checkpoints_lib.checkpoint_step(latest))
+def test_checkpoint_of_keras_spectral_normalization_is_refused_with_one_message(tmp_path):
+    keras.utils.set_random_seed(0)
+    old = make_gan((tiny_generator(), sn_discriminator(old_layout=True)))
+    train_to(old, checkpoints_lib.RunCheckpoints(old, str(tmp_path)), 0, 1)
+    keras.utils.set_random_seed(0)
+    new = make_gan((tiny_generator(), sn_discriminator(old_layout=False)))
+    checkpoints = checkpoints_lib.RunCheckpoints(new, str(tmp_path), log=lambda _: None)
+    message = "written with Keras' SpectralNormalization layer"
+    with pytest.raises(checkpoints_lib.CheckpointError, match=message):
+        checkpoints.restore_latest()  # resume, and export's and evaluation's load_run
+    with pytest.raises(checkpoints_lib.CheckpointError, match=message):
+        checkpoints.restore(str(tmp_path / "ckpt-1"))  # load_run with an explicit checkpoint
+    assert checkpoints.restored is None and checkpoints.step() == 0
+    # The new layout itself round-trips.
+    train_to(new, checkpoints_lib.RunCheckpoints(new, str(tmp_path / "new")), 0, 1)
+    keras.utils.set_random_seed(1)
+    again = make_gan((tiny_generator(), sn_discriminator(old_layout=False)))
+    assert checkpoints_lib.RunCheckpoints(again, str(tmp_path / "new")).restore_latest() == 1
+    assert_equal_weights(new, again)
+
+
+KILLED_SAVE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "killed_save.py")
+
+
+def state_file_names(folder):
+    """The checkpoint the `checkpoint` state file names, as a file name."""
+    return os.path.basename(tf.train.get_checkpoint_state(folder).model_checkpoint_path)
+
+
+# Kill point -> (the step the next run resumes from, what the folder shows of the cut write).
+KILL_POINTS = {
+    "before_merge": (2, lambda folder: os.path.isdir(os.path.join(folder, "ckpt-3_temp"))
+                     and not os.path.exists(os.path.join(folder, "ckpt-3.index"))
+                     and state_file_names(folder) == "ckpt-2"),
+    "before_state": (3, lambda folder: os.path.isfile(os.path.join(folder, "ckpt-3.index"))
+                     and state_file_names(folder) == "ckpt-2"),
+    "state_rename": (3, lambda folder: any(name.startswith("checkpoint.tmp")
+                                           for name in os.listdir(folder))
+                     and state_file_names(folder) == "ckpt-2"),
+    "mid_sweep": (3, lambda folder: state_file_names(folder) == "ckpt-3"
+                  and not os.path.exists(os.path.join(folder, "ckpt-1.index"))
+                  and os.path.exists(os.path.join(folder, "ckpt-1.data-00000-of-00001"))),
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_kill_inside_the_librarys_save_leaves_a_readable_latest_checkpoint(tmp_path, point):
+    # RunCheckpoints.save of step 3 is killed (SIGKILL) at `point`, between two of TensorFlow's
+    # file operations; the folder then resumes from the newest complete checkpoint, with exactly
+    # the values of that step, and the run can save again.
+    process = subprocess.run([sys.executable, KILLED_SAVE, str(tmp_path), point],
+                             capture_output=True, text=True, timeout=300)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-3000:]
+    assert (tmp_path / "killed_at").read_text() == point  # the kill landed inside the write
+    folder = str(tmp_path / "checkpoints")
+    expected_step, shows_the_cut_write = KILL_POINTS[point]
+    assert shows_the_cut_write(folder), sorted(os.listdir(folder))
+
+    model = make_gan(fresh_models(seed=5))
+    checkpoints = checkpoints_lib.RunCheckpoints(model, folder, max_to_keep=2,
+                                                 log=lambda message: None)
+    assert checkpoints.restore_latest() == expected_step
+    with np.load(tmp_path / f"step{expected_step}.npz") as stored:
+        for got, want in zip(weights(model), [stored[k] for k in stored.files], strict=True):
+            np.testing.assert_array_equal(got, want)
+    model.fit(batches(), steps_per_epoch=1, epochs=1, verbose=0)
+    assert checkpoints_lib.verify_checkpoint(checkpoints.save()) is None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -221,6 +303,8 @@ def test_config_differences_name_each_changed_binding_and_ignore_run_control():
         "generator/Adam.learning_rate: 0.0002 (saved) -> 0.001 (now)",
     ]
     assert checkpoints_lib.config_differences(SAVED, SAVED + "train.verbose = 0\n") == []
+    sampled = SAVED + "RobustGAN.sampling = 'batch_stats'\n"
+    assert checkpoints_lib.config_differences(SAVED, sampled) == []
     evaluation_on = SAVED + "train.callbacks = [@MetricsCallback]\nMetricsCallback.every = 100\n"
     assert checkpoints_lib.config_differences(SAVED, evaluation_on) == []
     assert checkpoints_lib.config_differences(SAVED, SAVED + "RobustGAN.lam = 0.5\n") == [

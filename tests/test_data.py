@@ -4,7 +4,11 @@ TFDS sources run under `tfds.testing.mock_data`, which needs no network here: TF
 metadata for cifar10/mnist/stl10/celeb_a in `tensorflow_datasets/testing/metadata`, so the default
 `MockPolicy.AUTO` falls back to `USE_CODE` (features from the builder's code, random examples);
 `tfds.builder(...).info` is likewise built from code without downloading. Under the mock, split
-slices ("train[:50%]") are not applied: every split has `num_examples` examples.
+slices ("train[:50%]") are not applied (every split has `num_examples` examples), so split slicing
+is tested on a small TFDS data set that the test writes to disk itself (`prepared_tfds`).
+
+Only the TFDS tests need `tensorflow_datasets`: they take the `tfds` fixture, which skips them
+(and nothing else) when it does not import.
 """
 import os
 
@@ -16,7 +20,12 @@ from PIL import Image
 
 from rgan_tf import data
 
-tfds = pytest.importorskip("tensorflow_datasets")
+
+
+@pytest.fixture(scope="module")
+def tfds():
+    """TensorFlow Datasets; the test is skipped if it does not import."""
+    return pytest.importorskip("tensorflow_datasets")
 
 
 def _first(ds):
@@ -301,7 +310,7 @@ def test_folder_holdout(tmp_path):
     ("tfds:stl10", (48, 48, 3), 10),
     ("tfds:celeb_a", (64, 64, 3), None),
 ])
-def test_tfds_standard_geometry(source, shape, num_classes):
+def test_tfds_standard_geometry(tfds, source, shape, num_classes):
     with_labels = num_classes is not None
     with tfds.testing.mock_data(num_examples=12):
         ds = data.dataset(source, batch_size=4, with_labels=with_labels)
@@ -320,7 +329,7 @@ def test_tfds_standard_geometry(source, shape, num_classes):
 
 
 @pytest.mark.parametrize("name,crop", [("stl10", None), ("celeb_a", 140)])
-def test_tfds_resize_is_area_after_center_crop(name, crop):
+def test_tfds_resize_is_area_after_center_crop(tfds, name, crop):
     with tfds.testing.mock_data(num_examples=4):
         # The mock encodes its random images only when decoding is skipped (as `dataset` does,
         # to shuffle encoded bytes): decode the same JPEG (celeb_a) bytes here.
@@ -336,7 +345,7 @@ def test_tfds_resize_is_area_after_center_crop(name, crop):
     np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5)
 
 
-def test_tfds_order_is_seeded():
+def test_tfds_order_is_seeded(tfds):
     with tfds.testing.mock_data(num_examples=40):
         def labels(seed):
             ds = data.dataset("tfds:cifar10", batch_size=8, with_labels=True, seed=seed)
@@ -350,7 +359,7 @@ def test_tfds_order_is_seeded():
         assert len(unshuffled) == 40 and not np.array_equal(unshuffled[:40], first[:40])
 
 
-def test_tfds_bad_requests():
+def test_tfds_bad_requests(tfds):
     with tfds.testing.mock_data(num_examples=6):
         with pytest.raises(ValueError, match="with_labels=True but tfds:celeb_a has no 'label'"):
             data.dataset("tfds:celeb_a", batch_size=2, with_labels=True)
@@ -363,6 +372,65 @@ def test_tfds_bad_requests():
             data.dataset("tfds:mnist", batch_size=2, holdout=0.1)
     with pytest.raises(ValueError, match="TensorFlow Datasets has no data set named 'no_such_set'"):
         data.dataset_spec("tfds:no_such_set")
+
+
+@pytest.fixture(scope="module")
+def prepared_tfds(tfds, tmp_path_factory):
+    """A TFDS data set prepared on disk by the test (no download): `train` holds 20 4x4 images
+    whose every pixel is the image's index, `test` 10 images valued 100 + index."""
+
+    class RganTfSlices(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(4, 4, 1)),
+                "label": tfds.features.ClassLabel(num_classes=20)}))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(0, 20),
+                    "test": self._generate_examples(100, 10)}
+
+        def _generate_examples(self, start, count):
+            for index in range(count):
+                yield index, {"image": np.full((4, 4, 1), start + index, np.uint8),
+                              "label": index}
+
+    data_dir = str(tmp_path_factory.mktemp("tfds"))
+    RganTfSlices(data_dir=data_dir).download_and_prepare()
+    return "tfds:rgan_tf_slices", data_dir
+
+
+@pytest.mark.parametrize("split,expected", [
+    ("train", lambda train, test: train),
+    ("train[:25%]", lambda train, test: train[:5]),
+    ("train[-3:]", lambda train, test: train[-3:]),
+    ("train[10:12]+test[:1]", lambda train, test: train[10:12] + test[:1]),
+    ("test[50%:]", lambda train, test: test[5:]),
+])
+def test_tfds_split_slicing(tfds, prepared_tfds, split, expected):
+    source, data_dir = prepared_tfds
+    # TFDS stores examples in an order of its own: the reference is that order, read directly.
+    stored = {name: [int(example["image"][0, 0, 0]) for example in tfds.as_numpy(tfds.load(
+        source[len("tfds:"):], split=name, data_dir=data_dir, shuffle_files=False))]
+        for name in ("train", "test")}
+    assert sorted(stored["train"]) == list(range(20))
+    values = expected(stored["train"], stored["test"])
+    images, labels = _in_order(source, split=split, data_dir=data_dir, with_labels=True)
+    np.testing.assert_array_equal(images[:, 0, 0, 0], _scaled(values))
+    np.testing.assert_array_equal(labels, np.asarray(values) % 100)
+    assert np.all(images == images[:, :1, :1, :1])
+
+
+def test_tfds_slice_sizes_are_checked_against_the_batch(prepared_tfds):
+    source, data_dir = prepared_tfds
+    with pytest.raises(ValueError, match=r"batch_size=6 is larger than split 'train\[:25%\]'"):
+        data.dataset(source, batch_size=6, split="train[:25%]", data_dir=data_dir)
+    # A shuffled pass over the slice holds the slice's 5 images.
+    whole = _in_order(source, split="train[:25%]", data_dir=data_dir)[:, 0, 0, 0]
+    batch = _first(data.dataset(source, batch_size=5, split="train[:25%]", data_dir=data_dir,
+                                seed=3))
+    assert sorted(batch.numpy()[:, 0, 0, 0]) == sorted(whole) and len(set(whole)) == 5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,3 +576,100 @@ def test_digits_holdout_override_and_npz_test_without_holdout(tmp_path):
     with pytest.raises(ValueError, match="no held-out 'test' split: set dataset.holdout.*"
                                          "store test_images"):
         data.dataset(source, batch_size=1, split="test")
+
+
+# ---------------------------------------------------------------------------------------------
+# dequantization
+
+
+def _levels(plain):
+    """The 8-bit levels 0..255 behind images that the pipeline scaled by x / 127.5 - 1."""
+    return np.rint((plain.astype(np.float64) + 1.0) * 127.5)
+
+
+def _assert_dequantized(noisy, levels):
+    """`noisy` is `(levels + u) / 128 - 1` with `u` in [0, 1), spread over the whole bin."""
+    u = (noisy.astype(np.float64) + 1.0) * 128.0 - levels
+    assert u.min() >= -1e-4 and u.max() < 1.0 + 1e-4, (u.min(), u.max())
+    assert noisy.min() >= -1.0 and noisy.max() < 1.0
+    if u.size >= 1000:  # uniform over the bin and independent of the level
+        assert abs(u.mean() - 0.5) < 0.02 and u.min() < 0.02 and u.max() > 0.98
+        assert abs(np.corrcoef(u.ravel(), levels.ravel())[0, 1]) < 0.1
+
+
+def test_dequantize_draws_within_each_levels_bin_as_the_references(tmp_path):
+    # gan_cifar_resnet.py lines 194-195 and sngan_projection datasets/cifar10.py lines 20-21:
+    # x / 128 - 1 + U(0, 1/128); worked example: level 255 -> [255/128 - 1, 1) = [0.9921875, 1).
+    levels = np.random.default_rng(0).integers(0, 256, size=(6, 8, 8, 3), dtype=np.uint8)
+    levels[0] = 255
+    levels[1] = 0
+    source = _save_npz(tmp_path, images=levels)
+    noisy = _in_order(source, dequantize=True)
+    _assert_dequantized(noisy, levels.astype(np.float64))
+    assert 0.9921875 <= noisy[0].min() and noisy[0].max() < 1.0
+    assert -1.0 <= noisy[1].min() and noisy[1].max() < -1.0 + 1 / 128
+    np.testing.assert_allclose(_in_order(source), _scaled(levels), atol=1e-6)  # off: x / 127.5 - 1
+
+
+def test_dequantize_is_a_function_of_seed_and_stream_position(tmp_path):
+    levels = np.random.default_rng(1).integers(0, 256, size=(8, 4, 4, 1), dtype=np.uint8)
+    source = _save_npz(tmp_path, images=levels)
+
+    def batches(seed, count=6, skip=0, shuffle=True):
+        ds = data.dataset(source, batch_size=4, seed=seed, dequantize=True, shuffle=shuffle)
+        return [b.numpy() for b in ds.skip(skip).take(count)]
+
+    first = batches(3)
+    for a, b in zip(first, batches(3)):
+        np.testing.assert_array_equal(a, b)
+    # Resume: skipping n batches continues the uninterrupted stream, noise included.
+    for a, b in zip(first[2:], batches(3, count=4, skip=2)):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], batches(4, count=1)[0])
+    # Unshuffled, batches 0 and 2 hold the same images (two batches an epoch): fresh noise, same
+    # levels.
+    ordered = batches(3, count=3, shuffle=False)
+    assert not np.array_equal(ordered[0], ordered[2])
+    np.testing.assert_array_equal(np.floor((ordered[0] + 1) * 128),
+                                  np.floor((ordered[2] + 1) * 128))
+
+
+def test_dequantize_folder_and_tfds_sources(tmp_path):
+    rng = np.random.default_rng(2)
+    for index in range(4):
+        _write_image(str(tmp_path / "images" / f"{index}.png"),
+                     rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8))
+    source = f"folder:{tmp_path / 'images'}"
+    _assert_dequantized(_in_order(source, dequantize=True), _levels(_in_order(source)))
+    with tfds.testing.mock_data(num_examples=8):
+        plain = _all(data.dataset("tfds:cifar10", batch_size=4, shuffle=False, repeat=False))
+        noisy = _all(data.dataset("tfds:cifar10", batch_size=4, shuffle=False, repeat=False,
+                                  dequantize=True))
+    _assert_dequantized(noisy, _levels(plain))
+
+
+def test_dequantize_is_added_before_resizing(tmp_path):
+    # Dequantized at the source's 16x16, then 2x2 area averages: each output pixel lies within
+    # 1/128 above the mean of its four x / 128 - 1, and its noise is the mean of four U[0, 1)
+    # (standard deviation sqrt(1/12) / 2 = 0.144 levels; noise added after resizing: 0.289).
+    levels = np.random.default_rng(3).integers(0, 256, size=(2, 16, 16, 1), dtype=np.uint8)
+    noisy = _in_order(_save_npz(tmp_path, images=levels), image_size=8, dequantize=True)
+    low = levels.astype(np.float64).reshape(2, 8, 2, 8, 2, 1).mean(axis=(2, 4)) / 128 - 1
+    u = (noisy - low) * 128
+    assert u.min() >= -1e-3 and u.max() < 1 + 1e-3
+    assert 0.11 < u.std() < 0.18 and abs(u.mean() - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("source_kind,value,message", [
+    ("digits", True, "digits holds 17 grey levels"),
+    ("float_npz", True, "holds float32 images"),
+    ("uint8_npz", 1, "must be True or False"),
+])
+def test_dequantize_refuses_what_it_cannot_do(tmp_path, source_kind, value, message):
+    if source_kind == "digits":
+        source = "digits"
+    else:
+        dtype = np.float32 if source_kind == "float_npz" else np.uint8
+        source = _save_npz(tmp_path, images=np.zeros((2, 4, 4, 1), dtype))
+    with pytest.raises(ValueError, match=message):
+        data.dataset(source, batch_size=2, dequantize=value)

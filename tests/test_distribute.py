@@ -1,8 +1,10 @@
 """Multi-replica training equals single-device training: one step on two replicas (two logical
 CPUs) gives the weights of one step on one device with the same global batch, with robust
 training on; so does the launcher's path through `train` (slow); two local workers hold identical
-weights (slow); XLA is turned off where the strategy cannot compile it; `sync_batch_norm` converts
-batch norm and keeps the weights.
+weights, those of one device on the global batch (slow); without synchronized batch norm each
+replica normalizes its own half of the batch; XLA is turned off where the strategy cannot compile
+it; `sync_batch_norm` converts batch norm and keeps the weights. Every run trains with plain SGD,
+whose step is proportional to the gradient, so a wrong replica divisor changes the weights.
 
 The multi-replica runs need logical devices configured before TensorFlow starts (or a worker
 cluster), so they run `tests/distributed_run.py` in fresh processes; this pytest process never
@@ -79,10 +81,12 @@ def assert_same_history(info_a, info_b):
                                    err_msg=name)
 
 
-@pytest.mark.parametrize("setup", ["dcgan", "wgan_gp"])
+@pytest.mark.parametrize("setup", ["dcgan", "wgan_gp", "sngan"])
 def test_two_replicas_take_the_same_step_as_one_device(runs, setup):
     # dcgan: non-saturating loss, batch norm in both players; wgan_gp: Wasserstein loss, gradient
-    # penalty, 2 critic steps per generator step. Robust training on both players, no XLA.
+    # penalty, 2 critic steps per generator step; sngan: hinge loss, 2 critic steps, a spectrally
+    # normalized critic (its power-iteration vectors u are among the weights compared). Robust
+    # training on both players, no XLA.
     (one, one_info, _), (two, two_info, _) = runs(**{
         f"{setup}_one": dict(setup=setup, strategy="default"),
         f"{setup}_two": dict(setup=setup, strategy="mirrored")})
@@ -105,11 +109,14 @@ def test_train_entry_on_two_replicas_equals_one_device(runs):
 
 
 def test_without_sync_batch_norm_each_replica_normalizes_its_own_slice(runs):
-    (one, _, _), (per_replica, _, _) = runs(
+    # Two replicas without synchronized batch norm take the step of one device whose batch norm
+    # normalizes each half of the batch on its own; that step is measurably not the plain one.
+    (one, _, _), (per_replica, _, _), (split, _, _) = runs(
         dcgan_one=dict(setup="dcgan", strategy="default"),
-        dcgan_two_local_bn=dict(setup="dcgan", strategy="mirrored", sync_bn=0))
-    with pytest.raises(AssertionError):
-        assert_same(one, per_replica)
+        dcgan_two_local_bn=dict(setup="dcgan", strategy="mirrored", sync_bn=0),
+        dcgan_one_split_bn=dict(setup="dcgan", strategy="default", sync_bn=0, split_bn=2))
+    assert_same(split, per_replica)
+    assert max(np.max(np.abs(a - b)) for a, b in zip(one, per_replica)) > 1e-3
 
 
 def test_xla_is_turned_off_for_two_replicas_with_a_log_line(runs):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import IMAGE_SHAPE, LATENT_DIM, tiny_discriminator, tiny_generator
+from conftest import (IMAGE_SHAPE, LATENT_DIM, run_tool, tiny, tiny_discriminator, tiny_generator,
+                      train_tool)
 from rgan_tf import export
 from rgan_tf import images as images_lib
 from rgan_tf.robust_gan import RobustGAN
@@ -21,11 +22,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = 3
 
 
-def trained_gan(num_classes=None):
+def trained_gan(num_classes=None, **kwargs):
     keras.utils.set_random_seed(0)
     model = RobustGAN(tiny_generator(num_classes=num_classes),
                       tiny_discriminator(num_classes=num_classes), num_classes=num_classes,
-                      eps_x=1.0)
+                      eps_x=1.0, **kwargs)
     model.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), jit_compile=False)
     images = np.random.default_rng(0).uniform(-1, 1, (16,) + IMAGE_SHAPE).astype(np.float32)
     data = (images if num_classes is None
@@ -84,9 +85,11 @@ LOADER = textwrap.dedent("""
 def test_export_loads_with_tensorflow_only_and_matches_the_library(tmp_path):
     folders, expected = {}, {}
     rng = np.random.default_rng(1)
-    for num_classes in (None, NUM_CLASSES):
-        model = trained_gan(num_classes)
-        folder = tmp_path / ("conditional" if num_classes else "unconditional")
+    for name, num_classes, settings in [
+            ("unconditional", None, {}), ("conditional", NUM_CLASSES, {}),
+            ("batch_stats_ema", None, dict(sampling="batch_stats", ema_decay=0.5))]:
+        model = trained_gan(num_classes, **settings)
+        folder = tmp_path / name
         export.save_module(export.ServingModule(model, step=2, with_discriminator=True),
                            str(folder / "export"))
         inputs = {"z": rng.normal(size=(6, LATENT_DIM)).astype(np.float32),
@@ -132,6 +135,38 @@ def test_sample_signature_draws_robust_gan_sample(tmp_path):
     np.testing.assert_allclose(images, export.Sampler(model).sample(4, 3, [2])[0], atol=1e-6)
 
 
+def test_batch_stats_export_computes_as_the_model_and_writes_no_variable(tmp_path):
+    model = trained_gan(sampling="batch_stats", ema_decay=0.5)
+    module = export.ServingModule(model)
+    path = export.save_module(module, str(tmp_path / "export"))
+    loaded = tf.saved_model.load(path)
+    assert loaded.sampling.numpy() == b"batch_stats"
+    z = np.random.default_rng(0).normal(size=(6, LATENT_DIM)).astype(np.float32)
+    def values():
+        return [np.asarray(v) for v in tf.train.TrackableView(loaded).descendants()
+                if isinstance(v, tf.Variable) and v.dtype != tf.string]
+
+    before = values()
+    images = np.asarray(loaded.signatures["serving_default"](z=tf.constant(z))["images"])
+    np.testing.assert_allclose(images, model.generate(z), rtol=1e-5, atol=1e-6)
+    # Batch statistics: an image depends on its batch; the moving average's weights are used.
+    alone = loaded.signatures["serving_default"](z=tf.constant(z[:2]))["images"]
+    assert np.abs(np.asarray(alone)[0] - images[0]).max() > 1e-3
+    assert np.abs(images - np.asarray(model.generator(z, training=True))).max() > 1e-4
+    samples = loaded.signatures["sample"](n=tf.constant(150), seed=tf.constant(2, tf.int64))
+    np.testing.assert_allclose(samples["images"], model.sample(150, seed=2), rtol=1e-5,
+                               atol=1e-6)
+    assert len(before) > 10
+    for a, b in zip(before, values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for signature in ("serving_default", "sample"):
+        graph = loaded.signatures[signature].graph
+        ops = {op.type for op in graph.get_operations()}
+        for function in graph.as_graph_def().library.function:
+            ops |= {node.op for node in function.node_def}
+        assert not {op for op in ops if op.startswith("Assign")}, (signature, ops)
+
+
 def test_export_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
     module = export.ServingModule(trained_gan())
     target = tmp_path / "export"
@@ -157,7 +192,6 @@ def test_export_into_an_empty_folder(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    from test_training import tiny, train_tool
     folder = tmp_path_factory.mktemp("export") / "run"
     result = train_tool(folder, tiny(4))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -165,7 +199,6 @@ def trained_run(tmp_path_factory):
 
 
 def test_tool_exports_the_latest_or_a_named_checkpoint(trained_run, tmp_path):
-    from test_training import run_tool
     result = run_tool("export.py", f"--model_dir={trained_run}", f"--export_dir={tmp_path / 'a'}",
                       "--with_discriminator")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -178,6 +211,7 @@ def test_tool_exports_the_latest_or_a_named_checkpoint(trained_run, tmp_path):
     with open(tmp_path / "a" / export.EXPORT_INFO) as handle:
         info = json.load(handle)
     assert info["step"] == 4 and info["image_shape"] == [8, 8, 1]
+    assert info["sampling"] == "moving_average" and info["ema_decay"] is None
     assert os.path.isfile(tmp_path / "a" / "assets.extra" / "operative_config.gin")
 
     model, step = export.load_run(str(trained_run), checkpoint=2, log=lambda _: None)
@@ -190,7 +224,6 @@ def test_tool_exports_the_latest_or_a_named_checkpoint(trained_run, tmp_path):
 
 
 def test_tool_refuses_a_non_empty_export_dir_and_bad_checkpoints(trained_run, tmp_path):
-    from test_training import run_tool
     target = tmp_path / "export"
     target.mkdir()
     (target / "keep.txt").write_text("mine")

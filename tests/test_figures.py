@@ -1,4 +1,5 @@
-"""figures and their tools: every figure tool writes a PNG (Fig. 2 curves from metrics.jsonl,
+"""figures and their tools: every figure tool writes a PNG, and each figure plots the data behind
+it, read back from the matplotlib figure before it is saved (Fig. 2 curves from metrics.jsonl,
 Fig. 4 eps sweep from run folders, Fig. 5 t-SNE from a trained run); curves keep the later record
 of a step evaluated twice. Sample grids (Fig. 6) are tools/sample.py's, tested in test_sample.py
 (`test_grid_and_files`)."""
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import CONFIG, run_tool, tiny
 from rgan_tf import classifiers, figures, launch
-from test_training import CONFIG, run_tool, tiny
 
 
 def write_jsonl(path, records):
@@ -29,6 +30,27 @@ def curve_records(offset=0.0):
              "real_split": "test"} for step in (500, 1000, 1500)]
 
 
+@pytest.fixture
+def drawn(monkeypatch):
+    """The matplotlib figures the library saves, captured as they are saved."""
+    seen = []
+    save = figures._save
+
+    def capture(figure, output):
+        seen.append(figure)
+        return save(figure, output)
+
+    monkeypatch.setattr(figures, "_save", capture)
+    return seen
+
+
+def lines_by_label(axis):
+    """`{label: (x, y)}` of an axis' labelled lines."""
+    return {line.get_label(): (np.asarray(line.get_xdata(), float).tolist(),
+                               np.asarray(line.get_ydata(), float).tolist())
+            for line in axis.get_lines() if not line.get_label().startswith("_")}
+
+
 def png_size(path):
     with Image.open(path) as picture:
         assert picture.format == "PNG"
@@ -42,7 +64,7 @@ def test_metric_curves_keep_the_later_record_of_a_step():
     assert "real_split" not in curves and (500, 0.01) in curves["is5k_std"]
 
 
-def test_plot_metrics_tool_draws_the_curves_of_several_runs(tmp_path):
+def test_plot_metrics_tool_draws_the_curves_of_several_runs(tmp_path, drawn):
     write_jsonl(tmp_path / "baseline" / "metrics.jsonl", curve_records())
     write_jsonl(tmp_path / "rgan" / "metrics.jsonl", curve_records(0.5))
     output = tmp_path / "fig2.png"
@@ -51,8 +73,31 @@ def test_plot_metrics_tool_draws_the_curves_of_several_runs(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     width, height = png_size(output)
     assert width > 4 * 400 and height > 300  # four panels: IS, FID, G loss, D
+    # What the panels plot, drawn in this process: each run's records, step by step.
+    figures.plot_metrics([tmp_path / "baseline", tmp_path / "rgan" / "metrics.jsonl"],
+                         str(tmp_path / "two.png"))
+    axes = drawn[-1].axes
+    assert [axis.get_title() for axis in axes] == [
+        "Inception score", "FID", "generator loss", "discriminator on real data"]
+    steps = [500, 1000, 1500]
+    inception = lines_by_label(axes[0])
+    assert set(inception) == {f"{run}: {name}" for run in ("baseline", "rgan")
+                              for name in ("is5k", "is5k_worst_eps0.01")}
+    for run, offset in (("baseline", 0.0), ("rgan", 0.5)):
+        np.testing.assert_allclose(inception[f"{run}: is5k"],
+                                   [steps, [1 + s / 1000 + offset for s in steps]])
+        np.testing.assert_allclose(inception[f"{run}: is5k_worst_eps0.01"],
+                                   [steps, [1 + s / 1200 + offset for s in steps]])
+        np.testing.assert_allclose(lines_by_label(axes[1])[f"{run}: fid5k"],
+                                   [steps, [100 - s / 20 for s in steps]])
+        np.testing.assert_allclose(lines_by_label(axes[3])[f"{run}: d_gap"],
+                                   [steps, [0.01 * s / 500 for s in steps]])
+    styles = {line.get_label(): line.get_linestyle() for line in axes[2].get_lines()}
+    assert styles["baseline: g_loss"] == "-" and styles["baseline: g_loss_worst_eps0.01"] == "--"
+    assert styles["baseline: g_loss_random_eps0.01"] == ":"
     figures.plot_metrics([tmp_path / "baseline"], str(tmp_path / "one.png"))
     assert png_size(tmp_path / "one.png")[0] > 1000
+    assert set(lines_by_label(drawn[-1].axes[0])) == {"is5k", "is5k_worst_eps0.01"}
     write_jsonl(tmp_path / "empty" / "metrics.jsonl", [{"note": "no scores"}])
     with pytest.raises(ValueError, match="No IS or FID"):
         figures.plot_metrics([tmp_path / "empty"], str(tmp_path / "none.png"))
@@ -70,7 +115,7 @@ def fake_run(folder, eps_z, eps_x, value, robust="both", metric="is5k"):
     return str(folder)
 
 
-def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path):
+def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path, drawn):
     runs = [fake_run(tmp_path / f"z{i}", eps_z, 2.3, 5 + i)
             for i, eps_z in enumerate((0.001, 0.01, 0.1))]
     runs += [fake_run(tmp_path / f"x{i}", 0.01, eps_x, 6 + i)
@@ -85,6 +130,20 @@ def test_eps_sweep_tool_plots_is_against_both_radii(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     width, height = png_size(output)
     assert width > 800 and height > 300
+    # What is plotted: the eps_z panel holds eps_x at its most common value (2.3), the eps_x
+    # panel eps_z at 0.01; two runs at one point (seeds) give their mean and a min-max bar; the
+    # baseline is a horizontal line.
+    figures.plot_eps_sweep(runs, str(tmp_path / "again.png"))
+    for axis, xs, means, bars in zip(drawn[-1].axes, ([0.001, 0.01, 0.1], [0.5, 2.3, 4.0]),
+                                     ([5, 6.5, 7], [6, 6.5, 7]), ([0, 0.5, 0], [0, 0.5, 0])):
+        data_line, _, (bar_lines,) = axis.containers[0]
+        np.testing.assert_allclose(np.asarray(data_line.get_xdata(), float), xs)
+        np.testing.assert_allclose(np.asarray(data_line.get_ydata(), float), means)
+        np.testing.assert_allclose([segment[1, 1] - segment[0, 1]
+                                    for segment in bar_lines.get_segments()],
+                                   [2 * bar for bar in bars])
+        assert lines_by_label(axis)["baseline"][1] == [4.0, 4.0]
+    assert drawn[-1].axes[0].get_ylabel() == "is5k"
     result = run_tool("plot_eps_sweep.py", f"--runs={runs[-1]}", f"--output={output}.2")
     assert result.returncode == 1 and "No robust run" in result.stderr
 
@@ -107,7 +166,7 @@ def test_tsne_tool_on_pixels(trained_run, tmp_path):
     assert width > 4 * 300 and height > 300  # noise, worst distributions, two runs
 
 
-def test_tsne_panels_on_classifier_features(trained_run, tmp_path):
+def test_tsne_panels_on_classifier_features(trained_run, tmp_path, drawn):
     path = str(tmp_path / "standin")
     classifiers.export_classifier(classifiers.build_standin_inception(
         image_size=32, num_classes=10, feature_dim=16), path)
@@ -120,7 +179,17 @@ def test_tsne_panels_on_classifier_features(trained_run, tmp_path):
     np.testing.assert_allclose(np.linalg.norm(worst_z - normal_z, axis=1), 0.5, rtol=1e-4)
     assert worst_real.shape == worst_fake.shape == (30, 16)  # classifier features
     output = figures.plot_tsne([str(trained_run)], str(tmp_path / "t.png"), num_points=30,
-                               classifier=path, log=lambda message: None)
+                               eps_z=0.5, classifier=path, log=lambda message: None)
     assert png_size(output)[0] > 3 * 300
+    # Each panel scatters the t-SNE embedding of its two point sets (30 points each), one colour
+    # per set, under the panel's title.
+    axes = drawn[-1].axes
+    assert [axis.get_title() for axis in axes] == [title for title, _, _ in panels]
+    for axis, (_, (name_a, points_a), (name_b, points_b)) in zip(axes, panels):
+        embedded = figures._embed([points_a, points_b], seed=0)
+        offsets = [collection.get_offsets() for collection in axis.collections]
+        assert [collection.get_label() for collection in axis.collections] == [name_a, name_b]
+        for got, want in zip(offsets, embedded, strict=True):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="needs a classifier"):
         figures.plot_tsne([str(trained_run)], str(tmp_path / "u.png"), classifier=None)

@@ -1,12 +1,16 @@
 """metrics: TF-GAN's IS/FID/KID maths, streaming collection, the real-statistics cache, evaluate."""
 import json
+import os
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
 from scipy import linalg
 
+from conftest import numpy_inception_score
 from rgan_tf import classifiers
+from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
 from rgan_tf import metrics
 
 NUM_CLASSES, FEATURE_DIM = 10, 16
@@ -89,6 +93,14 @@ def test_inception_score_is_n_for_uniform_one_hot_predictions(num_classes):
     assert std == pytest.approx(0.0, abs=1e-6)
 
 
+def test_inception_score_of_fixed_logits_is_the_hand_computed_value():
+    # p(y|x) = (0.9, 0.1) and (0.1, 0.9): p(y) = (0.5, 0.5), and each sample's KL divergence is
+    # 0.9 ln(0.9 / 0.5) + 0.1 ln(0.1 / 0.5) = 0.3680642, so IS = exp(0.3680642) = 1.444935.
+    logits = np.log([[0.9, 0.1], [0.1, 0.9]])
+    mean, std = metrics.inception_score(logits, num_splits=1)
+    assert mean == pytest.approx(1.444935, abs=1e-6) and std == 0.0
+
+
 def test_inception_score_splits_differ():
     # First half of the samples all one class, second half uniform: splits score 1 and 4.
     logits = 100.0 * np.eye(4)[np.r_[np.zeros(40, int), np.arange(40) % 4]]
@@ -98,13 +110,33 @@ def test_inception_score_splits_differ():
         metrics.inception_score(logits[:5], num_splits=10)
 
 
+def numpy_kid(a, b):
+    """Unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, in numpy."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    kernel = lambda x, y: (x @ y.T / a.shape[1] + 1.0) ** 3  # noqa: E731
+    k_aa, k_bb, k_ab = kernel(a, a), kernel(b, b), kernel(a, b)
+    m, n = len(a), len(b)
+    return ((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1))
+            + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1)) - 2.0 * k_ab.mean())
+
+
+def test_kid_is_the_hand_computed_unbiased_cubic_kernel_estimate():
+    # One feature: k(x, y) = (x y + 1)^3. a = {0, 1}: the off-diagonal k(0, 1) = 1; b = {1, 2}:
+    # k(1, 2) = 27; across: k(0, 1) = k(0, 2) = 1, k(1, 1) = 8, k(1, 2) = 27, mean 9.25.
+    # KID = 1 + 27 - 2 * 9.25 = 9.5.
+    assert metrics.kernel_distance([[0.0], [1.0]], [[1.0], [2.0]]) == pytest.approx(9.5, abs=1e-9)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(6, 3)), rng.normal(size=(5, 3)) + 0.5
+    assert metrics.kernel_distance(a, b) == pytest.approx(numpy_kid(a, b), rel=1e-9)
+
+
 def test_kid_is_near_zero_for_identical_sets_and_positive_for_different_ones():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(1000, 16))
     same_distribution = rng.normal(size=(1000, 16))
     shifted = rng.normal(size=(1000, 16)) + 0.5
     far = metrics.kernel_distance(a, shifted)
-    assert far > 0.1
+    assert far == pytest.approx(numpy_kid(a, shifted), rel=1e-6)
     # For a set with itself the unbiased estimator is -2 mean(k(x, x) - k(x, y)) / N: about 0.
     assert abs(metrics.kernel_distance(a, a)) < 0.03 * far
     assert abs(metrics.kernel_distance(a, same_distribution)) < 0.03 * far
@@ -183,6 +215,22 @@ def test_real_statistics_are_cached_and_reused(standin, tmp_path):
     assert list(tmp_path.glob("*.npz"))[0].name.startswith("unit-test_train_40_inception_")
 
 
+def test_real_statistics_ignore_the_training_dequantization(standin, tmp_path):
+    import gin
+    from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
+    levels = np.random.default_rng(1).integers(0, 256, size=(20, 8, 8, 1), dtype=np.uint8)
+    np.savez(tmp_path / "real.npz", images=levels)
+    kwargs = dict(source=f"npz:{tmp_path / 'real.npz'}", num_samples=20, batch_size=10,
+                  verbose=False)
+    plain = metrics.real_features(standin, cache_dir=str(tmp_path / "a"), **kwargs)
+    try:
+        gin.parse_config("dataset.dequantize = True")
+        bound = metrics.real_features(standin, cache_dir=str(tmp_path / "b"), **kwargs)
+    finally:
+        gin.clear_config()
+    np.testing.assert_allclose(bound, plain, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("change", [dict(split="test"), dict(num_samples=30), dict(seed=1),
                                     dict(source="other"), dict(image_size=16)])
 def test_a_key_change_recomputes(standin, tmp_path, change):
@@ -224,26 +272,43 @@ def test_a_cache_file_with_another_key_is_not_trusted(standin, tmp_path):
 
 
 def test_data_arguments_and_their_gin_bindings_enter_the_key(standin):
-    import gin
-    from rgan_tf import data  # noqa: F401  (registers the `dataset` configurable)
     plain = metrics.real_stats_key("digits", "test", 100, standin)
     with_holdout = metrics.real_stats_key("digits", "test", 100, standin,
                                           data_kwargs={"holdout": 0.1})
     assert with_holdout != plain and with_holdout["data"] == {"holdout": 0.1}
-    try:
-        gin.parse_config("dataset.holdout = 0.1")
-        assert metrics.real_stats_key("digits", "test", 100, standin) == with_holdout
-    finally:
-        gin.clear_config()
+    gin.parse_config("dataset.holdout = 0.1")
+    assert metrics.real_stats_key("digits", "test", 100, standin) == with_holdout
+    gin.clear_config()
     assert metrics.real_stats_key("digits", "test", 100, standin) == plain
 
 
+def _rewrite_keeping_size_and_mtime(path, content):
+    stat = os.stat(path)
+    assert len(content) == stat.st_size
+    path.write_bytes(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert os.stat(path).st_mtime_ns == stat.st_mtime_ns
+
+
 def test_source_file_content_enters_the_key(standin, tmp_path):
+    # A same-size rewrite with the same modification time still changes the key.
     data_file = tmp_path / "images.npz"
-    data_file.write_bytes(b"x")
+    data_file.write_bytes(b"abcd")
     key = metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin)
-    data_file.write_bytes(b"xy")
-    assert metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin) != key
+    _rewrite_keeping_size_and_mtime(data_file, b"abce")
+    changed = metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin)
+    assert changed != key
+    assert metrics.real_stats_path(changed) != metrics.real_stats_path(key)
+    _rewrite_keeping_size_and_mtime(data_file, b"abcd")
+    assert metrics.real_stats_key(f"npz:{data_file}", "train", 10, standin) == key
+    # A folder source: one image file among several.
+    folder = tmp_path / "images"
+    (folder / "3").mkdir(parents=True)
+    (folder / "1.png").write_bytes(b"\x00" * 8)
+    (folder / "3" / "2.png").write_bytes(b"\x01" * 8)
+    key = metrics.real_stats_key(f"folder:{folder}", "train", 10, standin)
+    _rewrite_keeping_size_and_mtime(folder / "3" / "2.png", b"\x01" * 7 + b"\x02")
+    assert metrics.real_stats_key(f"folder:{folder}", "train", 10, standin) != key
 
 
 # --- the protocol ---------------------------------------------------------------------------
@@ -252,14 +317,14 @@ def test_source_file_content_enters_the_key(standin, tmp_path):
 def test_evaluate_runs_the_full_pipeline(standin, tmp_path):
     """Images -> resize to 299 -> stand-in Inception loaded by path -> activations -> metrics."""
     real = _digits_like(500, seed=10)
-    rng = np.random.default_rng(11)
+    like_images = _digits_like(500, seed=11)
 
-    def like_real(count):
-        return _digits_like(count, seed=int(rng.integers(1 << 30)))
+    def in_batches(images):
+        batches = iter(_batches(images, 100))
+        return lambda count: next(batches)
 
-    def unlike_real(count):
-        return _digits_like(count, seed=int(rng.integers(1 << 30)), shift=0.8)
-
+    like_real = in_batches(like_images)
+    unlike_real = in_batches(_digits_like(500, seed=12, shift=0.8))
     kwargs = dict(classifier=standin, source="unit-test", num_fake=500, num_real=500,
                   batch_size=100, cache_dir=str(tmp_path), real_batches=[real],
                   verbose=False)
@@ -270,7 +335,11 @@ def test_evaluate_runs_the_full_pipeline(standin, tmp_path):
                          "classifier_id", "resize"}
     assert good["num_fake"] == 500 and good["num_real"] == 500 and good["real_split"] == "train"
     assert good["classifier"] == "inception" and good["resize"] == "bilinear to 299x299"
-    assert 1.0 <= good["is500"] <= NUM_CLASSES and good["is500_std"] >= 0
+    # IS: the numpy formula on the classifier's logits of the very images generated.
+    logits = np.concatenate([standin(batch)[0].numpy() for batch in _batches(like_images, 100)])
+    expected_mean, expected_std = numpy_inception_score(logits, num_splits=10)
+    assert good["is500"] == pytest.approx(expected_mean, rel=1e-4)
+    assert good["is500_std"] == pytest.approx(expected_std, rel=1e-3, abs=1e-6)
     assert good["fid500"] < bad["fid500"] and good["kid500"] < bad["kid500"]
     # The metric equals the maths on the collected activations.
     _, fake = metrics.generated_activations(lambda n: real, 500, 500, standin, verbose=False)

@@ -1,6 +1,7 @@
 """Mixed precision (`build_model.mixed_precision`): the players compute in 16 bits with float32
 variables, images and logits stay float32, float16 gets dynamic loss scaling that reaches the
-gradients, and a robust XLA step trains with finite losses under bfloat16 and float16 on CPU."""
+gradients, a robust XLA step trains with finite losses under bfloat16 and float16 on CPU, and a
+step the loss scale skips still advances the step counter that keys the draws."""
 import gin
 import keras
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import IMAGE_SHAPE, tiny_discriminator, tiny_generator
-from rgan_tf import losses, penalties, training
+from rgan_tf import losses, penalties, rng, training
 
 BATCH = 8
 
@@ -82,3 +83,36 @@ def test_mixed_step_moves_the_weights_as_the_float32_step(policy):
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="Unknown mixed precision policy 'float16'"):
         build("float16")
+
+
+def test_a_step_skipped_for_overflow_still_draws_new_noise(monkeypatch):
+    model = build("mixed_float16", optimizer=lambda: keras.optimizers.Adam(1e-3, beta_1=0.5))
+    model.run_eagerly = True  # the draws' counters are read as Python numbers below
+    draws = []
+    normal = rng.normal
+
+    def recording_normal(shape, seed, counter, stream):
+        values = normal(shape, seed, counter, stream)
+        draws.append((int(counter), stream, np.asarray(values)))
+        return values
+
+    monkeypatch.setattr(rng, "normal", recording_normal)
+    iterations = []
+
+    class OverflowSecondStep(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            # A loss scale that no float16 gradient survives on step 2, the default after it.
+            scale = {1: 2.0 ** 100, 2: 2.0 ** 15}.get(batch)
+            if scale is not None:
+                for optimizer in (self.model.g_optimizer, self.model.d_optimizer):
+                    optimizer.dynamic_scale.assign(scale)
+
+        def on_train_batch_end(self, batch, logs=None):
+            iterations.append(int(self.model.g_optimizer.iterations.numpy()))
+
+    model.fit(real_batches(3, BATCH), verbose=0, callbacks=[OverflowSecondStep()])
+    assert iterations == [1, 1, 2]  # step 2 was skipped: the optimizer did not count it
+    assert int(model.step_counter.numpy()) == 3
+    generator_noise = [(counter, values) for counter, stream, values in draws if stream == 8]
+    assert [counter for counter, _ in generator_noise] == [0, 1, 2]
+    assert not np.allclose(generator_noise[1][1], generator_noise[2][1])

@@ -172,3 +172,32 @@ def test_constants_tool_measures_the_mean_image_norm():
                           "banach_wasserstein_loss.gamma"}
     for value in bound.values():
         assert value == pytest.approx(expected, abs=0.01)
+
+
+def test_constants_tool_measures_dequantized_images_when_asked(tmp_path):
+    # BWGAN estimates its constants on its dequantized real batches (adler-j/tensordata
+    # cifar10.py lines 163-164): --dequantize reads the images as dataset(dequantize=True).
+    import subprocess
+    import sys
+
+    from rgan_tf import data
+    from rgan_tf import launch
+    levels = np.random.default_rng(0).integers(0, 256, size=(40, 8, 8, 3), dtype=np.uint8)
+    np.savez(tmp_path / "images.npz", images=levels)
+    source = f"npz:{tmp_path / 'images.npz'}"
+
+    def expected(dequantize):
+        images = np.concatenate([b.numpy() for b in data.dataset(
+            source, batch_size=16, shuffle=False, repeat=False, drop_remainder=False,
+            dequantize=dequantize, seed=3)])
+        return np.linalg.norm(images.reshape(40, -1), axis=1).mean()
+
+    result = subprocess.run(
+        [sys.executable, launch.repo_path("tools/bwgan_constants.py"), f"--source={source}",
+         "--num_images=40", "--batch_size=16", "--seed=3", "--dequantize"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dequantized, 40 images" in result.stdout.splitlines()[0]
+    measured = float(result.stdout.splitlines()[1].split(" = ")[1])
+    assert measured == pytest.approx(expected(True), abs=0.01)
+    assert abs(expected(True) - expected(False)) > 0.02  # the two readings differ here

@@ -104,3 +104,41 @@ def test_direction_is_a_constant_for_the_update(batch):
 def test_unknown_norm_is_rejected():
     with pytest.raises(ValueError, match="Unknown perturbation norm 'l3'"):
         perturbations.worst_case_direction(tf.zeros([1, 2]), "l3")
+
+
+def test_logit_direction_recovers_the_logit_gradient_from_a_loss_gradient():
+    # Logit D(x) = sum(sin x) per sample; losses of D with slopes of both signs and zero.
+    x = tf.random.stateless_normal([4, 3, 3, 2], [3, 4])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        logits = tf.reduce_sum(tf.sin(x), axis=[1, 2, 3])
+        loss = tf.reduce_sum(tf.constant([2.0, -0.5, 0.0, 1.0]) * logits)
+    loss_gradient, slope = tape.gradient(loss, [x, logits])
+    logit_gradient = tape.gradient(logits, x)
+    calls = []
+
+    def logit_gradient_fn():
+        calls.append(1)
+        return logit_gradient
+
+    for sign in (1, -1):
+        direction = perturbations.logit_direction(loss_gradient, slope, logit_gradient_fn, sign)
+        expected = perturbations.worst_case_direction(sign * logit_gradient)
+        np.testing.assert_allclose(direction, expected, atol=1e-6)
+    assert len(calls) == 2  # asked for, because sample 2's loss has no slope
+
+    def unused():
+        raise AssertionError("the logit gradient was computed although every slope is non-zero")
+
+    nonzero = tf.constant([2.0, -0.5, 3.0, 1.0])
+    direction = perturbations.logit_direction(
+        logit_gradient * nonzero[:, None, None, None], nonzero, unused, -1, "linf")
+    np.testing.assert_allclose(direction, perturbations.worst_case_direction(-logit_gradient,
+                                                                             "linf"))
+    # Not lazy (multi-replica steps): computed even when unused, with the same result.
+    eager = perturbations.logit_direction(
+        logit_gradient * nonzero[:, None, None, None], nonzero, lambda: logit_gradient, -1,
+        "linf", lazy=False)
+    np.testing.assert_allclose(eager, direction)
+    with pytest.raises(ValueError, match="sign must be"):
+        perturbations.logit_direction(loss_gradient, slope, unused, 0)

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import LATENT_DIM, tiny_discriminator, tiny_generator
+from conftest import LATENT_DIM, run_tool, tiny, tiny_discriminator, tiny_generator, train_tool
 from rgan_tf import export
 from rgan_tf.robust_gan import RobustGAN
-from test_training import run_tool, tiny, train_tool
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,8 @@ def test_every_shipped_config_has_a_baseline_and_a_paper_row():
      lambda: architectures.sndcgan_discriminator(image_size=48)),
     ("celeba/wgan_gp", lambda: architectures.dcgan_generator(image_size=64, latent_dim=128),
      lambda: architectures.dcgan_discriminator(image_size=64, normalization="layer")),
+    ("stl10/dcgan_rgan", lambda: architectures.wgan_gp_cnn_generator(image_size=48),
+     lambda: architectures.wgan_gp_cnn_discriminator(image_size=48, normalization="batch")),
 ])
 def test_counts_are_the_builders_counts(name, generator, discriminator):
     row = zoo.describe(name)
@@ -43,12 +45,13 @@ def test_counts_are_the_builders_counts(name, generator, discriminator):
 def test_paper_numbers_reach_the_table():
     row = zoo.describe("cifar10/dcgan")
     assert (row.inception_score, row.fid) == ("5.77", "42.18")
-    # carpedm20 DCGAN at 32x32 (test_architectures pins the layer-by-layer sums).
-    assert (row.generator_params, row.discriminator_params) == (1443587, 1034113)
+    # gan_cifar.py MODE='dcgan' (test_architectures pins the layer-by-layer sums).
+    assert (row.generator_params, row.discriminator_params) == (5179907, 4116225)
     table = zoo.markdown_table([row])
     assert table.splitlines()[2] == (
-        "| `cifar10/dcgan` | CIFAR-10 32x32 | DCGAN | no | carpedm20/DCGAN-tensorflow "
-        "| 1,443,587 | 1,034,113 | Table 1 DCGAN (Table 3 baseline: IS 5.70) | 5.77 | 42.18 |")
+        "| `cifar10/dcgan` | CIFAR-10 32x32 | DCGAN (WGAN-GP's CNN, batch-norm critic) | no | "
+        "improved_wgan_training gan_cifar.py, MODE='dcgan' | 5,179,907 | 4,116,225 "
+        "| Table 1 DCGAN (Table 3 baseline: IS 5.70) | 5.77 | 42.18 |")
 
 
 def test_unknown_config_is_an_error():

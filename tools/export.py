@@ -33,7 +33,7 @@ def main(argv):
     try:
         export.export_run(FLAGS.model_dir, FLAGS.export_dir, checkpoint=FLAGS.checkpoint,
                           with_discriminator=FLAGS.with_discriminator, overwrite=FLAGS.overwrite)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:  # OSError: a failed write (WriteFailedError)
         launch.fail(error)
 
 

@@ -6,6 +6,7 @@ All logic is in `rgan_tf.reproduce`; runs resume when interrupted and finished r
         --families=dcgan --output_dir=docs/study
     python tools/reproduce.py --experiment=table1 --scale=paper --seeds=0 \
         --output_dir=repro/table1 --dry_run
+    python tools/reproduce.py --experiment=fig3 --scale=small --dry_run   # list the runs
 """
 import os
 import sys
@@ -18,9 +19,10 @@ from rgan_tf import reproduce  # noqa: E402
 
 flags.DEFINE_enum("experiment", None, reproduce.EXPERIMENTS, "Table or figure to reproduce.")
 flags.DEFINE_enum("scale", "small", reproduce.SCALES,
-                  "paper: shipped configs, Inception, 50k samples; small: digits, ~1 h on CPU; "
-                  "tiny: a few steps (CI).")
-flags.DEFINE_string("output_dir", None, "Folder for runs, tables and figures.")
+                  "paper: shipped configs, Inception, 50k samples; small: every family on the "
+                  "offline digits data, CPU-sized; tiny: a few steps (CI).")
+flags.DEFINE_string("output_dir", None,
+                    "Folder for runs, tables and figures (needed unless --dry_run).")
 flags.DEFINE_list("seeds", ["0"], "Training seeds, comma-separated.")
 flags.DEFINE_string("classifier", None,
                     "IS/FID classifier: 'inception' (default at paper scale) or a folder; "
@@ -29,7 +31,7 @@ flags.DEFINE_string("classifier", None,
 flags.DEFINE_list("families", None, "table3/figures: only these baseline families "
                   f"(of {', '.join(reproduce.TABLE3_FAMILIES)}).")
 flags.DEFINE_boolean("dry_run", False, "Print the runs and their commands; train nothing.")
-flags.mark_flags_as_required(["experiment", "output_dir"])
+flags.mark_flags_as_required(["experiment"])
 FLAGS = flags.FLAGS
 
 

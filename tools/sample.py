@@ -58,7 +58,7 @@ def main(argv):
         images, labels = sampler.sample(FLAGS.num_samples, FLAGS.seed, classes)
         paths = export.write_samples(images, labels, FLAGS.output, fmt, FLAGS.overwrite)
         print(f"Wrote {len(images)} samples to {FLAGS.output} ({fmt}, {len(paths)} file(s)).")
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:  # OSError: a failed write (WriteFailedError)
         launch.fail(error)
 
 

@@ -20,6 +20,8 @@ Blocks are functions on Keras tensors (for the functional API), so models stay p
 import keras
 from keras import ops
 
+from rgan_tf.architectures import spectral_norm
+
 # Batch-norm settings of the reference implementations: TF1 `batch_norm(decay=0.9, eps=1e-5)` in
 # DCGAN-tensorflow, tflib's `fused_batch_norm(epsilon=1e-5)` in WGAN-GP, Chainer's
 # `BatchNormalization(decay=0.9, eps=2e-5)` in SNGAN. Keras' defaults (0.99, 1e-3) differ.
@@ -40,44 +42,29 @@ def initializer(name):
     return keras.initializers.get(name)
 
 
-def spectral_norm(layer, spectral=True, power_iterations=1, **kwargs):
-    """`layer` wrapped in `keras.layers.SpectralNormalization` when `spectral`, else `layer`.
-
-    Keras' wrapper runs `power_iterations` steps of the power method on the kernel reshaped to
-    `[-1, out]` at every training call, divides the kernel by the estimated largest singular value
-    and stores the result in the kernel itself. `kwargs` (e.g. `dtype`) go to the wrapper.
-    """
-    if not spectral:
-        return layer
-    return keras.layers.SpectralNormalization(layer, power_iterations=power_iterations, **kwargs)
-
-
 def conv(filters, kernel_size, strides=1, *, spectral=False, use_bias=True,
          kernel_initializer=GLOROT_INIT, name=None):
-    """A 'same'-padded `Conv2D`, spectrally normalized when `spectral`."""
-    layer = keras.layers.Conv2D(filters, kernel_size, strides, padding="same", use_bias=use_bias,
-                                kernel_initializer=initializer(kernel_initializer),
-                                name=None if spectral else name)
-    return spectral_norm(layer, spectral, name=name)
+    """A 'same'-padded `Conv2D`; `SNConv2D` (Miyato et al.'s spectral norm) when `spectral`."""
+    layer = spectral_norm.SNConv2D if spectral else keras.layers.Conv2D
+    return layer(filters, kernel_size, strides, padding="same", use_bias=use_bias,
+                 kernel_initializer=initializer(kernel_initializer), name=name)
 
 
-def conv_transpose(filters, kernel_size, strides=2, *, spectral=False, use_bias=True,
+def conv_transpose(filters, kernel_size, strides=2, *, use_bias=True,
                    kernel_initializer=GLOROT_INIT, name=None):
-    """A 'same'-padded `Conv2DTranspose` (output `strides` times larger), optionally SN."""
-    layer = keras.layers.Conv2DTranspose(filters, kernel_size, strides, padding="same",
-                                         use_bias=use_bias,
-                                         kernel_initializer=initializer(kernel_initializer),
-                                         name=None if spectral else name)
-    return spectral_norm(layer, spectral, name=name)
+    """A 'same'-padded `Conv2DTranspose` (output `strides` times larger)."""
+    return keras.layers.Conv2DTranspose(filters, kernel_size, strides, padding="same",
+                                        use_bias=use_bias,
+                                        kernel_initializer=initializer(kernel_initializer),
+                                        name=name)
 
 
 def dense(units, *, spectral=False, use_bias=True, kernel_initializer=GLOROT_INIT, dtype=None,
           name=None):
-    """A `Dense` layer, optionally SN; `dtype="float32"` for a model's last layer."""
-    layer = keras.layers.Dense(units, use_bias=use_bias,
-                               kernel_initializer=initializer(kernel_initializer), dtype=dtype,
-                               name=None if spectral else name)
-    return spectral_norm(layer, spectral, dtype=dtype, name=name)
+    """A `Dense` layer, `SNDense` when `spectral`; `dtype="float32"` for a model's last layer."""
+    layer = spectral_norm.SNDense if spectral else keras.layers.Dense
+    return layer(units, use_bias=use_bias, kernel_initializer=initializer(kernel_initializer),
+                 dtype=dtype, name=name)
 
 
 def batch_norm(name=None):
@@ -156,7 +143,8 @@ class Projection(keras.layers.Layer):
     """The class term of a projection discriminator (Miyato & Koyama 2018): `<embed(y), h>`.
 
     Call it on `[h, label]` with features `h` `[B, C]` and `label` int `[B]`; returns `[B, 1]`,
-    float32. The embedding is spectrally normalized when `spectral` (SNGAN's `SNEmbedID`).
+    float32. The embedding is spectrally normalized when `spectral` (`SNEmbedding`, the
+    reference's `SNEmbedID`).
     """
 
     def __init__(self, num_classes, spectral=True, **kwargs):
@@ -169,22 +157,15 @@ class Projection(keras.layers.Layer):
 
     def build(self, input_shape):
         h_shape, label_shape = input_shape
-        embedding = keras.layers.Embedding(
-            self.num_classes, h_shape[-1], embeddings_initializer=initializer(GLOROT_INIT),
-            dtype=self.dtype_policy, name="embedding")
-        self.embedding = spectral_norm(embedding, self.spectral, dtype=self.dtype_policy,
-                                       name="sn_embedding")
+        embedding = spectral_norm.SNEmbedding if self.spectral else keras.layers.Embedding
+        self.embedding = embedding(self.num_classes, h_shape[-1],
+                                   embeddings_initializer=initializer(GLOROT_INIT),
+                                   dtype=self.dtype_policy, name="embedding")
         self.embedding.build(tuple(label_shape))
 
     def call(self, inputs, training=None):
         h, label = inputs
-        label = ops.cast(ops.reshape(label, [-1]), "int32")
-        if self.spectral:
-            # The SN wrapper casts its output to its input's dtype, which would truncate the
-            # embedding to int32; float labels (exact below 2^24) keep it float32.
-            w_y = self.embedding(ops.cast(label, "float32"), training=training)
-        else:
-            w_y = self.embedding(label)
+        w_y = self.embedding(ops.cast(ops.reshape(label, [-1]), "int32"), training=training)
         return ops.sum(ops.cast(w_y, h.dtype) * h, axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
@@ -266,7 +247,7 @@ def discriminator_block(h, filters, *, downsample=True, spectral=False):
     return keras.layers.Add()([shortcut, x])
 
 
-def optimized_discriminator_block(h, filters, *, spectral=False):
+def optimized_discriminator_block(h, filters, *, spectral=False, first_initializer=RESIDUAL_INIT):
     """The first discriminator block, on images (no leading ReLU; pool before the 1x1 shortcut).
 
     Residual: conv3x3(filters) -> ReLU -> conv3x3(filters) -> mean pool. Shortcut: mean pool ->
@@ -276,13 +257,15 @@ def optimized_discriminator_block(h, filters, *, spectral=False):
         h: images `[B, H, W, C]`.
         filters: output channels.
         spectral: spectrally normalize every convolution.
+        first_initializer: initializer (name) of the first 3x3 convolution, the only one of the
+            block whose fan-in (`9 C`) and fan-out (`9 filters`) differ.
 
     Returns:
         `[B, H/2, W/2, filters]`.
     """
     shortcut = keras.layers.AveragePooling2D(2)(h)
     shortcut = conv(filters, 1, spectral=spectral, kernel_initializer=GLOROT_INIT)(shortcut)
-    x = conv(filters, 3, spectral=spectral, kernel_initializer=RESIDUAL_INIT)(h)
+    x = conv(filters, 3, spectral=spectral, kernel_initializer=first_initializer)(h)
     x = keras.layers.ReLU()(x)
     x = conv(filters, 3, spectral=spectral, kernel_initializer=RESIDUAL_INIT)(x)
     x = keras.layers.AveragePooling2D(2)(x)

@@ -1,14 +1,22 @@
-"""DCGAN (Radford et al. 2016, https://arxiv.org/abs/1511.06434), as in carpedm20/DCGAN-tensorflow.
+"""DCGAN (Radford et al. 2016, arxiv.org/abs/1511.06434) with carpedm20/DCGAN-tensorflow's layers.
 
 Generator: linear -> `base x base x width*2^(n-1)` -> BN -> ReLU, then `n` 5x5 stride-2 transposed
 convolutions halving the width (BN + ReLU), the last to `channels` with tanh. Discriminator: `n`
 5x5 stride-2 convolutions of width `width, 2 width, 4 width, ...` with LeakyReLU(0.2), batch norm on
-all but the first (or layer norm, as WGAN-GP's 64x64 DCGAN critic), then flatten and linear. All layers have biases and N(0, 0.02) weights, as in
-the reference (its biases before batch norm are redundant but kept, so the parameter counts match).
+all but the first (or layer norm, as WGAN-GP's 64x64 DCGAN critic), then flatten and linear. All
+layers have biases (the ones before batch norm are redundant but kept, so the parameter counts
+match), transposed convolutions and linear layers N(0, 0.02) weights, convolutions truncated
+N(0, 0.02) weights, as carpedm20's `ops.py` (lines 56-57, 70-71, 98-99).
 
 The number of up-steps `n` follows from the image size: it is halved while it is even and larger
-than 7, so 28 -> 7x7 base and 2 steps (MNIST), 32 -> 4x4 and 3 steps (CIFAR-10), 48 -> 6x6 and 3
-(STL-10), 64 -> 4x4 and 4 (CelebA, the reference's own setting).
+than 7, so 64 -> 4x4 base and 4 steps: carpedm20's network at its own size, layer for layer
+(`model.py` lines 333-396; CelebA). At other sizes this is NOT carpedm20's network: its code
+always takes four steps from `ceil(s / 16)` (2x2x512 at 32 pixels, 4,514,819 generator
+parameters), updates G twice per D step with z ~ U(-1, 1) (`model.py` lines 283-290, `main.py`
+line 37) and builds a label-conditional model for MNIST (`main.py` line 88). Here 32 -> 4x4 and
+3 steps, 28 -> 7x7 and 2, 48 -> 6x6 and 3: the same layer rules, stopped at a 4x4 to 7x7 base,
+for the offline `digits` and the `mnist` configs. The Robust GAN paper's CIFAR-10 / STL-10 DCGAN
+is another network: WGAN-GP's `gan_cifar.py` with `MODE = 'dcgan'` (see `wgan_gp.py`).
 """
 import gin
 import keras
@@ -35,7 +43,13 @@ def dcgan_layout(image_size):
 
 
 def _init():
+    """carpedm20's `linear` and `deconv2d` weights: N(0, 0.02)."""
     return keras.initializers.RandomNormal(stddev=0.02)
+
+
+def _conv_init():
+    """carpedm20's `conv2d` weights: N(0, 0.02) truncated at two standard deviations."""
+    return keras.initializers.TruncatedNormal(stddev=0.02)
 
 
 def _reject_labels(num_classes, builder):
@@ -120,7 +134,7 @@ def dcgan_discriminator(image_size=32, channels=3, width=64, num_classes=None,
     h = image
     for step in range(steps):
         h = keras.layers.Conv2D(width * 2 ** step, 5, 2, padding="same",
-                                kernel_initializer=_init())(h)
+                                kernel_initializer=_conv_init())(h)
         if step > 0:
             h = _discriminator_norm(normalization)(h)
         h = keras.layers.LeakyReLU(0.2)(h)

@@ -1,15 +1,19 @@
 """SNGAN's models (Miyato et al. 2018, https://arxiv.org/abs/1802.05957): spectral norm in every
-discriminator layer.
+discriminator layer (`rgan_tf.architectures.spectral_norm`, which normalizes as the references do).
 
 - SN-DCGAN, the "standard CNN" (`sndcgan_generator`, `sndcgan_discriminator`), laid out as in
   pfnet-research/chainer-gan-lib `common/net.py` (`DCGANGenerator`, `SNDCGANDiscriminator`):
   G linear -> `M x M x 512` -> BN -> ReLU, 4x4 stride-2 transposed convolutions to 256, 128, 64
   (BN + ReLU), 3x3 convolution to 3, tanh; D 3x3 64, 4x4/2 128, 3x3 128, 4x4/2 256, 3x3 256,
-  4x4/2 512, 3x3 512, LeakyReLU (slope 0.1 as in the paper; chainer-gan-lib's default is 0.2),
-  SN linear. `M` = 4 for 32x32 (CIFAR-10), 6 for 48x48 (STL-10).
+  4x4/2 512, 3x3 512, each with LeakyReLU, SN linear. `M` = 4 for 32x32 (CIFAR-10), 6 for 48x48
+  (STL-10). The LeakyReLU slope defaults to the SNGAN paper's 0.1 (its Table 3; `RobustGAN`
+  draws z from N(0, I), also the paper's): the SNGAN paper's variant. chainer-gan-lib's code
+  uses Chainer's default slope 0.2 (`F.leaky_relu`, `common/net.py` L214-220) and z ~ U(-1, 1)
+  (`DCGANGenerator(z_distribution="uniform")`, L57 and L85-87).
 - The ResNet (`sngan_resnet_generator`, `sngan_resnet_discriminator`), as in
   pfnet-research/sngan_projection (`gen_models/resnet_32.py`, `dis_models/snresnet_32.py`,
-  configs `sn_cifar10_unconditional.yml` and, with `num_classes=10`, `sn_cifar10.yml`):
+  configs `sn_cifar10_unconditional.yml` and, with `num_classes=10`,
+  `sn_cifar10_conditional.yml`):
   G `ch`=256, three up-blocks with batch norm (categorical conditional batch norm when
   conditional), BN, ReLU, 3x3 conv, tanh; D `ch`=128, SN everywhere, optimized block, down block,
   two plain blocks, ReLU, global *sum* pool, SN linear without bias, plus the projection
@@ -76,7 +80,7 @@ def sndcgan_discriminator(image_size=32, channels=3, ch=512, leaky_slope=0.1):
         image_size: 32 or 48.
         channels: input channels.
         ch: width of the last stage (512).
-        leaky_slope: LeakyReLU slope (0.1 in the paper).
+        leaky_slope: LeakyReLU slope (0.1 in the SNGAN paper; 0.2 in chainer-gan-lib).
 
     Returns:
         A built `keras.Model` named "sndcgan_discriminator".
