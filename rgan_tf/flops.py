@@ -19,9 +19,10 @@ import tensorflow as tf
 
 COUNTED_OPS = ("MatMul", "BatchMatMulV2", "BatchMatMulV3", "Conv2D", "Conv2DBackpropInput",
                "Conv2DBackpropFilter")
-# Ops that run another graph: their work would be missed.
-_CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall", "While", "StatelessWhile", "If",
-             "StatelessIf", "Case")
+# Ops that run other graphs.
+_CALL_OPS = ("PartitionedCall", "StatefulPartitionedCall")
+_BRANCH_OPS = ("If", "StatelessIf")
+_LOOP_OPS = ("While", "StatelessWhile", "Case")
 
 
 def _dims(tensor, op):
@@ -85,19 +86,32 @@ def live_ops(graph):
     return [op for op in graph.get_operations() if op in live]
 
 
+def _branch_graph(op, attribute):
+    return op.graph._get_function(op.get_attr(attribute).name).graph  # noqa: SLF001
+
+
 def graph_flops(graph):
     """Total counted FLOPs of the live ops (`live_ops`) of `graph` (a concrete function's graph).
 
+    A nested function call is counted in full; a conditional (`tf.cond`) counts its cheaper
+    branch, so that the total stays a lower bound (e.g. a fallback that rarely runs).
+
     Raises:
-      ValueError: a counted op has an unknown shape, or the graph calls another graph (a
-        nested function, loop or branch), whose work this count would miss.
+      ValueError: a counted op has an unknown shape, or the graph runs a loop, whose trip count
+        the count cannot know.
     """
     total = 0
     for op in live_ops(graph):
-        if op.type in _CALL_OPS:
-            raise ValueError(f"Op {op.name} ({op.type}) runs a nested graph; its FLOPs would "
-                             "be missed. Count a function without nested calls.")
-        total += op_flops(op)
+        if op.type in _BRANCH_OPS:
+            total += min(graph_flops(_branch_graph(op, "then_branch")),
+                         graph_flops(_branch_graph(op, "else_branch")))
+        elif op.type in _CALL_OPS:
+            total += graph_flops(_branch_graph(op, "f"))
+        elif op.type in _LOOP_OPS:
+            raise ValueError(f"Op {op.name} ({op.type}) runs a loop; its FLOPs cannot be "
+                             "counted. Count a function without loops.")
+        else:
+            total += op_flops(op)
     return total
 
 

@@ -58,10 +58,19 @@ def test_matmul_with_transposes():
                                                        transpose_b=True), a, b) == 2 * 4 * 5 * 6
 
 
-def test_nested_graphs_and_unknown_shapes_are_refused():
+def test_nested_calls_count_in_full_and_conditionals_their_cheaper_branch():
     inner = tf.function(lambda x: tf.matmul(x, x))
-    with pytest.raises(ValueError, match="nested graph"):
-        flops.function_flops(lambda x: inner(x) + 1.0, tf.zeros((3, 3)))
+    assert flops.function_flops(lambda x: inner(x) + 1.0, tf.zeros((3, 3))) == 2 * 27
+    cheap_or_dear = lambda x: tf.cond(tf.reduce_sum(x) > 0,  # noqa: E731
+                                      lambda: tf.matmul(x, x), lambda: tf.matmul(x[:1], x))
+    assert flops.function_flops(cheap_or_dear, tf.zeros((3, 3))) == 2 * 9
+
+
+def test_loops_and_unknown_shapes_are_refused():
+    looped = lambda x: tf.while_loop(lambda i, y: i < 3,  # noqa: E731
+                                     lambda i, y: (i + 1, tf.matmul(y, y)), (0, x))[1]
+    with pytest.raises(ValueError, match="runs a loop"):
+        flops.function_flops(looped, tf.zeros((3, 3)))
     graph = tf.function(lambda x: tf.matmul(x, x)).get_concrete_function(
         tf.TensorSpec([None, 3])).graph
     with pytest.raises(ValueError, match="unknown shape"):
