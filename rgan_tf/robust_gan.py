@@ -28,6 +28,8 @@ import gin
 import keras
 import tensorflow as tf
 
+from rgan_tf import compile_mode as compile_mode_lib
+from rgan_tf import critic_calls
 from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
 from rgan_tf import perturbations
@@ -193,6 +195,9 @@ class RobustGAN(keras.Model):
             keras.Variable(keras.ops.convert_to_numpy(weight), trainable=False,
                            name=f"ema_{index}", aggregation="only_first_replica")
             for index, weight in enumerate(generator.trainable_variables)]
+        # Real and fake images in one critic call where that changes nothing (no batch norm, no
+        # per-call state): `rgan_tf.critic_calls`.
+        self.fused_critic_calls = critic_calls.scores_samples_independently(discriminator)
         self.built = True
 
         self.robust_generator = robust in ("generator", "both", "random")
@@ -209,19 +214,21 @@ class RobustGAN(keras.Model):
     # ----------------------------------------------------------------------------------------
     # Keras plumbing.
 
-    def compile(self, g_optimizer, d_optimizer, jit_compile=True, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, jit_compile="auto", **kwargs):
         """Sets the two players' optimizers and builds their slots on the players' variables.
 
         Building here (inside the caller's strategy scope) avoids lazily created slots inside a
-        distributed step. XLA is on by default: the step compiles, and runs faster, on CPU too;
-        it is turned off, with a log line, under a multi-replica strategy that cannot compile
-        it (`rgan_tf.distribute.resolve_jit_compile`). A player built under the
-        `mixed_float16` policy gets its optimizer wrapped in `keras.optimizers.LossScaleOptimizer`
-        (dynamic loss scaling; `train_step` passes every loss through `scale_loss`).
+        distributed step. `jit_compile` is "auto" (XLA where it is faster for these players on
+        this device: `rgan_tf.compile_mode`), True or False; the resolved mode, with its reason,
+        is logged and kept in `self.compile_mode`. XLA stays off under a multi-replica strategy
+        that cannot compile the step. A player built under the `mixed_float16` policy gets its
+        optimizer wrapped in `keras.optimizers.LossScaleOptimizer` (dynamic loss scaling;
+        `train_step` passes every loss through `scale_loss`).
         """
-        super().compile(
-            jit_compile=distribute.resolve_jit_compile(jit_compile, self.distribute_strategy),
-            **kwargs)
+        self.compile_mode = compile_mode_lib.resolve(
+            jit_compile, [self.generator, self.discriminator], self.distribute_strategy)
+        compile_mode_lib.log(self.compile_mode)
+        super().compile(jit_compile=self.compile_mode.jit_compile, **kwargs)
         self.g_optimizer = _with_loss_scaling(g_optimizer, self.generator)
         self.d_optimizer = _with_loss_scaling(d_optimizer, self.discriminator)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -230,12 +237,12 @@ class RobustGAN(keras.Model):
     def get_compile_config(self):
         return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
                 "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "jit_compile": self.jit_compile}
+                "jit_compile": self.compile_mode.requested}
 
     def compile_from_config(self, config):
         self.compile(g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
                      d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-                     jit_compile=config.get("jit_compile", True))
+                     jit_compile=config.get("jit_compile", compile_mode_lib.AUTO))
 
     @property
     def metrics(self):
@@ -337,11 +344,10 @@ class RobustGAN(keras.Model):
                     rng.normal(shape, self.seed, counter, stream + _RANDOM_FAKE), self.norm)
             # Robust loss: L_real(x + eps_x r_1) + L_fake(G(z) + eps_x r_2).
             with tf.GradientTape() as tape:
-                robust = (
-                    tf.reduce_mean(self.loss_family.real(self.discriminate(
-                        real + self.eps_x * r_real, labels, training=True)))
-                    + tf.reduce_mean(self.loss_family.fake(self.discriminate(
-                        fake + self.eps_x * r_fake, fake_labels, training=True))))
+                real_logits_robust, fake_logits_robust = self._discriminate_pair(
+                    real + self.eps_x * r_real, labels, fake + self.eps_x * r_fake, fake_labels)
+                robust = (tf.reduce_mean(self.loss_family.real(real_logits_robust))
+                          + tf.reduce_mean(self.loss_family.fake(fake_logits_robust)))
                 scaled = self._scale(self.d_optimizer, self.lam * robust)
             grads = _sum_grads(grads, tape.gradient(scaled, variables))
             self.trackers["d_robust"].update_state(robust)
@@ -360,8 +366,7 @@ class RobustGAN(keras.Model):
         logit = directions and self.direction == "logit"
         with tf.GradientTape(persistent=logit) as tape:
             tape.watch([real, fake])
-            real_logits = self.discriminate(real, labels, training=True)
-            fake_logits = self.discriminate(fake, fake_labels, training=True)
+            real_logits, fake_logits = self._discriminate_pair(real, labels, fake, fake_labels)
             clean = (tf.reduce_mean(self.loss_family.real(real_logits))
                      + tf.reduce_mean(self.loss_family.fake(fake_logits)))
             objective = self._clean_weight() * clean
@@ -485,6 +490,13 @@ class RobustGAN(keras.Model):
 
     # ----------------------------------------------------------------------------------------
     # Helpers.
+
+    def _discriminate_pair(self, real, labels, fake, fake_labels):
+        """Training-mode logits `[B]` on real and on fake images: one critic call of twice the
+        batch when `self.fused_critic_calls`, else two calls."""
+        return critic_calls.score_pair(
+            lambda images, classes: self.discriminate(images, classes, training=True),
+            real, fake, labels, fake_labels, fused=self.fused_critic_calls)
 
     def _clean_weight(self):
         if self.weighting == "mixture" and self.robust != "off":

@@ -4,6 +4,7 @@ A run folder (`model_dir`) holds:
   checkpoints/          both players, both optimizers, the step counter (`RobustGAN.step_counter`)
                         and the generator's moving average if on; running again resumes
   operative_config.gin  every gin binding the run used
+  compile_mode.json     XLA on or off for this (last) session, as requested and why
   logs/                 TensorBoard scalars
   samples/              PNG grids from a fixed z, every `sample_every` steps and at the end
   train.lock            while a trainer runs: its pid, host and start time (`rgan_tf.run_lock`)
@@ -17,6 +18,7 @@ What ends a run early, and what it leaves (docs/workflow.md, "Interruptions"):
   a NaN/Inf loss        `NonFiniteLossError`; the last good checkpoint is kept
 """
 import contextlib
+import json
 import math
 import os
 import tempfile
@@ -29,6 +31,7 @@ from tensorflow.core.framework import summary_pb2
 
 from rgan_tf import checkpoint_timer
 from rgan_tf import checkpoints as checkpoints_lib
+from rgan_tf import compile_mode
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
 from rgan_tf import distribute
@@ -43,6 +46,7 @@ CHECKPOINT_DIR = "checkpoints"
 SAMPLES_DIR = "samples"
 LOGS_DIR = "logs"
 OPERATIVE_CONFIG = "operative_config.gin"
+COMPILE_MODE = "compile_mode.json"
 
 
 MIXED_PRECISION_POLICIES = (None, "float32", "mixed_bfloat16", "mixed_float16")
@@ -225,7 +229,7 @@ def _dtype_policy(name):
 
 @gin.configurable
 def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
-                g_optimizer=None, d_optimizer=None, jit_compile=True, mixed_precision=None,
+                g_optimizer=None, d_optimizer=None, jit_compile="auto", mixed_precision=None,
                 sync_batch_norm=False):
     """Builds and compiles the configured `RobustGAN` (call inside the strategy's scope).
 
@@ -235,8 +239,10 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
       g_optimizer, d_optimizer: optimizer classes or factories, called with no arguments; gin
         binds their hyperparameters in the `generator/` and `discriminator/` scopes. Default
         Adam(2e-4, beta_1=0.5) (DCGAN).
-      jit_compile: compile the train step with XLA (turned off, with a log line, under a
-        multi-replica strategy, which cannot compile it: see `rgan_tf.distribute`).
+      jit_compile: "auto" (default: XLA where it is faster for these players on this device,
+        `rgan_tf.compile_mode`), True or False (forced; XLA stays off under a multi-replica
+        strategy, which cannot compile it: see `rgan_tf.distribute`). The resolved mode is
+        logged and written to the run folder (`compile_mode.json`).
       mixed_precision: None or "float32" (full precision), "mixed_bfloat16" or "mixed_float16":
         the Keras dtype policy the players are built under (float32 variables, 16-bit compute;
         the builders' float32 last layers keep images and logits float32). Under
@@ -352,6 +358,10 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
             config_path = os.path.join(model_dir, OPERATIVE_CONFIG)
             with write_errors.reporting(config_path):
                 _write_atomically(config_path, operative_config)
+            mode_path = os.path.join(model_dir, COMPILE_MODE)
+            with write_errors.reporting(mode_path):
+                _write_atomically(mode_path,
+                                  json.dumps(compile_mode.as_dict(model.compile_mode)) + "\n")
         if start >= steps:
             print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
             return model
