@@ -8,8 +8,8 @@ or two; one call halves the number of kernel launches and feeds each kernel a la
 A critic whose training call depends on the whole batch or updates state must keep separate
 calls: batch norm normalizes with the batch's statistics (real and fake would be normalized
 together) and updates its moving statistics per call; spectral normalization
-(`keras.layers.SpectralNormalization`) runs one power iteration per call (one call instead of
-two changes its estimate of sigma). `scores_samples_independently` tells them apart by what such
+(`rgan_tf.architectures.spectral_norm`, also Keras' `SpectralNormalization`) runs one power
+iteration per training call (one call instead of two changes its estimate of sigma). `scores_samples_independently` tells them apart by what such
 layers share: batch-norm layers, or variables that are not trained (moving statistics,
 power-iteration vectors, random-number states).
 """
