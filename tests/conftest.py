@@ -8,6 +8,10 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# What `import rgan_tf` sets when it comes before TensorFlow, as in the launchers: the runs trained
+# in this process and those in subprocesses then use the same CPU kernels, so their weights can be
+# compared bit for bit (oneDNN's kernels round differently from TensorFlow's own).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import gin  # noqa: E402
 import keras  # noqa: E402

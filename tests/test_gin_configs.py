@@ -333,7 +333,11 @@ def test_conditional_config_trains_on_labelled_data_through_the_launcher(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", CONFIGS)
+# Robust configs only: each includes its baseline config and adds only RobustGAN bindings
+# (test_robust_config_adds_only_robust_settings), so training it builds and runs all that the
+# baseline binds, with the robust step on top; the baselines' own step (robust='off') is the plain
+# GAN step of test_robust_gan.py. Half the configs, half the time of this slow test.
+@pytest.mark.parametrize("path", ROBUST_CONFIGS)
 def test_config_trains_two_steps_through_the_launcher(path, tmp_path, without_graph_optimizer):
     import tensorflow_datasets as tfds
     model_dir = str(tmp_path / "run")

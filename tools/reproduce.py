@@ -28,8 +28,8 @@ flags.DEFINE_string("classifier", None,
                     "IS/FID classifier: 'inception' (default at paper scale) or a folder; "
                     "default at small/tiny scale: <output_dir>/classifier_digits32, trained if "
                     "missing.")
-flags.DEFINE_list("families", None, "table3/figures: only these baseline families "
-                  f"(of {', '.join(reproduce.TABLE3_FAMILIES)}).")
+flags.DEFINE_list("families", None, "table1/table3/figures: only these baseline families "
+                  f"(table3: of {', '.join(reproduce.TABLE3_FAMILIES)}).")
 flags.DEFINE_boolean("dry_run", False, "Print the runs and their commands; train nothing.")
 flags.mark_flags_as_required(["experiment"])
 FLAGS = flags.FLAGS
