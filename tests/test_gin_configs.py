@@ -267,11 +267,14 @@ def test_wgan_gp_matches_its_reference_settings():
 @pytest.mark.parametrize("path", CONFIGS)
 def test_sampling_and_weight_average_follow_the_reference(path):
     # Gulrajani et al.'s tflib batch norm uses batch statistics also for samples (all WGAN-GP
-    # configs); adler-j/bwgan evaluates a 0.99 moving average of the weights, with moving
-    # statistics; the other references sample with moving statistics and no average.
+    # configs, and the paper's DCGAN on CIFAR-10 and STL-10, their gan_cifar.py in DCGAN mode);
+    # adler-j/bwgan evaluates a 0.99 moving average of the weights, with moving statistics; the
+    # other references sample with moving statistics and no average.
     launch.parse_gin([launch.repo_path(path)], [])
-    family = name_of(path).split("/")[1].replace("_rgan", "")
-    batch_stats = family in ("wgan_gp", "wgan_gp_resnet")
+    data_set, family = name_of(path).split("/")
+    family = family.replace("_rgan", "")
+    batch_stats = family in ("wgan_gp", "wgan_gp_resnet") or (
+        family == "dcgan" and data_set in ("cifar10", "stl10"))
     assert query("RobustGAN.sampling", "moving_average") == (
         "batch_stats" if batch_stats else "moving_average")
     assert query("RobustGAN.ema_decay") == (0.99 if family == "bwgan" else None)
