@@ -119,7 +119,7 @@ def tool_command(tool, *args):
     return [sys.executable, os.path.join(REPO, "tools", tool)] + list(args)
 
 
-def run_tool(tool, *args, cwd=None, env=None, timeout=300):
+def run_tool(tool, *args, cwd=None, env=None, timeout=900):
     """Runs `tools/<tool>` in a subprocess; returns the CompletedProcess (text output)."""
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     return subprocess.run(tool_command(tool, *args), capture_output=True, text=True, cwd=cwd,

@@ -104,7 +104,7 @@ def kill_then_resume(tmp_path, point, step, xla, resumed_from, uninterrupted):
     ends bit for bit as the uninterrupted one (checkpoint and last sample grid)."""
     run = tmp_path / "run"
     victim = subprocess.run([sys.executable, KILLED_TRAINING, str(run), point, str(step)]
-                            + kill_bindings(xla), capture_output=True, text=True, timeout=600,
+                            + kill_bindings(xla), capture_output=True, text=True, timeout=1800,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert victim.returncode == -signal.SIGKILL, victim.stderr[-3000:]
     assert (run / "killed_at").read_text() == f"{point} {step}"
