@@ -25,12 +25,11 @@ function. With several replicas that fails on CPUs - `MirroredStrategy` over log
 with XLA" - and is reported broken on several GPUs (keras-team/keras#20763; Keras' own
 `jit_compile="auto"` turns XLA off under any `tf.distribute` strategy). So `xla_supported` allows
 XLA for one replica and for TPUs only, and `RobustGAN.compile` turns `jit_compile` off, with a log
-line, elsewhere (`resolve_jit_compile`). Both compile modes give the same training up to the
+line, elsewhere (`rgan_tf.compile_mode.resolve`). Both compile modes give the same training up to the
 random draws (`rgan_tf.rng`: XLA's stateless RNG gives other numbers).
 """
 import keras
 import tensorflow as tf
-from absl import logging
 from keras.src.models.functional import Functional  # the class of functional keras.Models
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -73,19 +72,6 @@ def xla_supported(strategy=None):
         return True
     return isinstance(strategy, (tf.distribute.TPUStrategy,
                                  tf.distribute.experimental.TPUStrategy))
-
-
-def resolve_jit_compile(jit_compile, strategy=None):
-    """`jit_compile`, turned off (with a log line) where `xla_supported(strategy)` is False."""
-    strategy = strategy or tf.distribute.get_strategy()
-    if jit_compile and not xla_supported(strategy):
-        logging.warning(
-            "XLA turned off: jit_compile=True is not supported by %s with %d replicas "
-            "(devices %s); the train step runs without XLA (see rgan_tf.distribute).",
-            type(strategy).__name__, strategy.num_replicas_in_sync,
-            list(strategy.extended.worker_devices))
-        return False
-    return jit_compile
 
 
 def in_multi_worker_mode(strategy=None):

@@ -5,13 +5,16 @@ one extra forward/backward pass over the perturbed samples and nothing more.
 
 Also the gradient arithmetic the step shares: `scale_loss` (replica count and mixed-precision loss
 scaling), `with_loss_scaling` (the optimizer a float16 player needs) and `sum_gradients` (clean
-plus robust, either possibly None or `tf.IndexedSlices`).
+plus robust, either possibly None or `tf.IndexedSlices`); `discriminator_loss`, the critic's loss
+on real and fake images from one critic call on both where that changes nothing
+(`rgan_tf.critic_calls`).
 """
 import collections
 
 import keras
 import tensorflow as tf
 
+from rgan_tf import critic_calls
 from rgan_tf import perturbations
 from rgan_tf import rng
 
@@ -59,6 +62,26 @@ def _single_replica():
     return rng.replica_position()[1] == 1
 
 
+def discriminator_loss(model, real, labels, fake, fake_labels):
+    """`mean L_real(D(real)) + mean L_fake(D(fake))`, from training-mode critic calls: one call
+    on both batches when `model.fused_critic_calls` (`rgan_tf.critic_calls`), else two.
+
+    Args:
+      model: the `RobustGAN` (its `discriminate`, loss family and `fused_critic_calls`).
+      real, fake: float32 images `[B, H, W, C]`.
+      labels, fake_labels: int32 `[B]` for a conditional model, else None.
+
+    Returns:
+      `(loss, real_logits [B], fake_logits [B])`.
+    """
+    real_logits, fake_logits = critic_calls.score_pair(
+        lambda images, classes: model.discriminate(images, classes, training=True),
+        real, fake, labels, fake_labels, fused=model.fused_critic_calls)
+    loss = (tf.reduce_mean(model.loss_family.real(real_logits))
+            + tf.reduce_mean(model.loss_family.fake(fake_logits)))
+    return loss, real_logits, fake_logits
+
+
 def discriminator_pass(model, real, labels, fake, fake_labels, alpha, directions):
     """The clean discriminator loss `L_D(x, G(z))` (+ penalty), its scaled weight gradients and,
     with `directions`, r_1 and r_2 from the same backward pass.
@@ -81,10 +104,8 @@ def discriminator_pass(model, real, labels, fake, fake_labels, alpha, directions
     logit = directions and model.direction == "logit"
     with tf.GradientTape(persistent=logit) as tape:
         tape.watch([real, fake])
-        real_logits = model.discriminate(real, labels, training=True)
-        fake_logits = model.discriminate(fake, fake_labels, training=True)
-        clean = (tf.reduce_mean(model.loss_family.real(real_logits))
-                 + tf.reduce_mean(model.loss_family.fake(fake_logits)))
+        clean, real_logits, fake_logits = discriminator_loss(model, real, labels, fake,
+                                                             fake_labels)
         objective = model.clean_weight() * clean
         penalty = None
         if model.penalty is not None:

@@ -28,6 +28,8 @@ import keras
 import tensorflow as tf
 
 from rgan_tf import batches
+from rgan_tf import compile_mode as compile_mode_lib
+from rgan_tf import critic_calls
 from rgan_tf import distribute
 from rgan_tf import losses as losses_lib
 from rgan_tf import passes
@@ -41,11 +43,6 @@ DIRECTIONS = ("logit", "loss")
 
 # Stream numbers of the step's random draws (see rgan_tf.rng); critic step k uses 8k + offset.
 _NOISE, _LABELS, _ALPHA, _RANDOM_REAL, _RANDOM_FAKE, _RANDOM_Z = range(6)
-
-
-def _check_nonnegative(name, value):
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
 
 
 @gin.configurable
@@ -107,7 +104,8 @@ class RobustGAN(keras.Model):
                              f"{ema_decay!r}.")
         perturbations.check_norm(norm)
         for name, value in (("lam", lam), ("eps_z", eps_z), ("eps_x", eps_x)):
-            _check_nonnegative(name, value)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
         if weighting == "mixture" and lam >= 1:
             raise ValueError(
                 f"The mixture weighting needs lam < 1 (got {lam}): at lam = 1 the clean loss, "
@@ -158,6 +156,8 @@ class RobustGAN(keras.Model):
             keras.Variable(keras.ops.convert_to_numpy(weight), trainable=False,
                            name=f"ema_{index}", aggregation="only_first_replica")
             for index, weight in enumerate(generator.trainable_variables)]
+        # Real and fake in one critic call where that changes nothing (`rgan_tf.critic_calls`).
+        self.fused_critic_calls = critic_calls.scores_samples_independently(discriminator)
         self.built = True
 
         self.robust_generator = robust in ("generator", "both", "random")
@@ -174,19 +174,19 @@ class RobustGAN(keras.Model):
     # ----------------------------------------------------------------------------------------
     # Keras plumbing.
 
-    def compile(self, g_optimizer, d_optimizer, jit_compile=True, **kwargs):
+    def compile(self, g_optimizer, d_optimizer, jit_compile="auto", **kwargs):
         """Sets the two players' optimizers and builds their slots on the players' variables.
 
         Building here (inside the caller's strategy scope) avoids lazily created slots inside a
-        distributed step. XLA is on by default: the step compiles, and runs faster, on CPU too;
-        it is turned off, with a log line, under a multi-replica strategy that cannot compile
-        it (`rgan_tf.distribute.resolve_jit_compile`). A player built under the
-        `mixed_float16` policy gets its optimizer wrapped in `keras.optimizers.LossScaleOptimizer`
-        (dynamic loss scaling; `train_step` passes every loss through `scale_loss`).
+        distributed step. `jit_compile`: "auto" (XLA where it is faster for these players on this
+        device: `rgan_tf.compile_mode`), True or False; off under a multi-replica strategy that
+        cannot compile the step. The resolved mode is logged and kept in `self.compile_mode`. A
+        `mixed_float16` player gets loss scaling (`rgan_tf.passes.with_loss_scaling`).
         """
-        super().compile(
-            jit_compile=distribute.resolve_jit_compile(jit_compile, self.distribute_strategy),
-            **kwargs)
+        self.compile_mode = compile_mode_lib.resolve(
+            jit_compile, [self.generator, self.discriminator], self.distribute_strategy)
+        compile_mode_lib.log(self.compile_mode)
+        super().compile(jit_compile=self.compile_mode.jit_compile, **kwargs)
         self.g_optimizer = passes.with_loss_scaling(g_optimizer, self.generator)
         self.d_optimizer = passes.with_loss_scaling(d_optimizer, self.discriminator)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -195,12 +195,12 @@ class RobustGAN(keras.Model):
     def get_compile_config(self):
         return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
                 "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
-                "jit_compile": self.jit_compile}
+                "jit_compile": self.compile_mode.requested}
 
     def compile_from_config(self, config):
         self.compile(g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
                      d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
-                     jit_compile=config.get("jit_compile", True))
+                     jit_compile=config.get("jit_compile", compile_mode_lib.AUTO))
 
     @property
     def metrics(self):
@@ -301,11 +301,9 @@ class RobustGAN(keras.Model):
                     rng.normal(shape, self.seed, counter, stream + _RANDOM_FAKE), self.norm)
             # Robust loss: L_real(x + eps_x r_1) + L_fake(G(z) + eps_x r_2).
             with tf.GradientTape() as tape:
-                robust = (
-                    tf.reduce_mean(self.loss_family.real(self.discriminate(
-                        real + self.eps_x * r_real, labels, training=True)))
-                    + tf.reduce_mean(self.loss_family.fake(self.discriminate(
-                        fake + self.eps_x * r_fake, fake_labels, training=True))))
+                robust, _, _ = passes.discriminator_loss(
+                    self, real + self.eps_x * r_real, labels, fake + self.eps_x * r_fake,
+                    fake_labels)
                 scaled = passes.scale_loss(self.d_optimizer, self.lam * robust)
             grads = passes.sum_gradients(grads, tape.gradient(scaled, variables))
             self.trackers["d_robust"].update_state(robust)

@@ -3,9 +3,10 @@
 The run folder (`model_dir`, laid out by `rgan_tf.run.layout`) gets checkpoints (players,
 optimizers, the step counter `RobustGAN.step_counter` and the generator's moving average if on;
 running again with the same folder resumes), the operative config, TensorBoard logs and sample
-grids, written by the callbacks of `rgan_tf.run.callbacks`; while a trainer runs, its lock
-(`rgan_tf.run.run_lock`). This module is the one place (with `rgan_tf.config`, which parses
-configs) that reads gin's global state: the operative config it saves with the run.
+grids, written by the callbacks of `rgan_tf.run.callbacks`, and the resolved compile mode of the
+session (`rgan_tf.compile_mode`); while a trainer runs, its lock (`rgan_tf.run.run_lock`). This
+module is the one place (with `rgan_tf.config`, which parses configs) that reads gin's global
+state: the operative config it saves with the run.
 
 What ends a run early, and what it leaves (docs/workflow.md, "Interruptions"):
   SIGTERM / SIGINT      the step in flight finishes, a checkpoint of it is written, one line is
@@ -22,6 +23,7 @@ import tempfile
 import gin
 import keras
 
+from rgan_tf import compile_mode
 from rgan_tf import configurables  # noqa: F401  (registers Keras optimizers with gin)
 from rgan_tf import data as data_lib
 from rgan_tf import distribute
@@ -71,7 +73,7 @@ def _dtype_policy(name):
 
 @gin.configurable
 def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
-                g_optimizer=None, d_optimizer=None, jit_compile=True, mixed_precision=None,
+                g_optimizer=None, d_optimizer=None, jit_compile="auto", mixed_precision=None,
                 sync_batch_norm=False):
     """Builds and compiles the configured `RobustGAN` (call inside the strategy's scope).
 
@@ -81,8 +83,10 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
       g_optimizer, d_optimizer: optimizer classes or factories, called with no arguments; gin
         binds their hyperparameters in the `generator/` and `discriminator/` scopes. Default
         Adam(2e-4, beta_1=0.5) (DCGAN).
-      jit_compile: compile the train step with XLA (turned off, with a log line, under a
-        multi-replica strategy, which cannot compile it: see `rgan_tf.distribute`).
+      jit_compile: "auto" (default: XLA where it is faster for these players on this device,
+        `rgan_tf.compile_mode`), True or False (forced; XLA stays off under a multi-replica
+        strategy, which cannot compile it: see `rgan_tf.distribute`). The resolved mode is
+        logged and written to the run folder (`compile_mode.json`).
       mixed_precision: None or "float32" (full precision), "mixed_bfloat16" or "mixed_float16":
         the Keras dtype policy the players are built under (float32 variables, 16-bit compute;
         the builders' float32 last layers keep images and logits float32). Under
@@ -196,6 +200,9 @@ def train(model_dir, steps=2000, batch_size=64, seed=0, checkpoint_every=500,
             config_path = layout.operative_config(model_dir)
             with write_errors.reporting(config_path):
                 files.write_text(config_path, operative_config)
+            mode_path = layout.compile_mode_file(model_dir)
+            with write_errors.reporting(mode_path):
+                files.write_json(mode_path, compile_mode.as_dict(model.compile_mode))
         if start >= steps:
             print(f"{model_dir} already holds step {start} >= steps={steps}; nothing to train.")
             return model

@@ -8,6 +8,10 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# What `import rgan_tf` sets when it comes before TensorFlow, as in the launchers: the runs trained
+# in this process and those in subprocesses then use the same CPU kernels, so their weights can be
+# compared bit for bit (oneDNN's kernels round differently from TensorFlow's own).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import gin  # noqa: E402
 import keras  # noqa: E402
@@ -120,7 +124,7 @@ def tool_command(tool, *args):
     return [sys.executable, os.path.join(REPO, "tools", tool)] + list(args)
 
 
-def run_tool(tool, *args, cwd=None, env=None, timeout=300):
+def run_tool(tool, *args, cwd=None, env=None, timeout=900):
     """Runs `tools/<tool>` in a subprocess; returns the CompletedProcess (text output)."""
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     return subprocess.run(tool_command(tool, *args), capture_output=True, text=True, cwd=cwd,

@@ -9,7 +9,7 @@ iterations on fixed random images with a global batch of `--batch` images per cr
 plain SGD (its step is proportional to the gradient, so a wrong replica scaling shows in the
 weights), and writes every weight of both players (batch-norm moving statistics and spectral
 norm's `u` included), the generator's moving average, the step counter and the last metric values
-to `--out` (an `.npz` file).
+to `--out` (an `.npz` file). TensorFlow's op determinism is on, so that runs compare exactly.
 
 `--split_bn=R` (one device only) replaces batch norm by `SplitBatchNormalization`, which normalizes
 each of R contiguous slices of the batch with its own statistics: what R replicas compute without
@@ -42,6 +42,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=1)
     parser.add_argument("--batch", type=int, default=8, help="global batch per critic update")
     parser.add_argument("--sync_bn", type=int, default=1)
+    parser.add_argument("--op_determinism", type=int, default=1,
+                        help="tf.config.experimental.enable_op_determinism() (docs/workflow.md)")
     parser.add_argument("--split_bn", type=int, default=1,
                         help="one device: batch norm over this many slices of the batch")
     parser.add_argument("--via_train", type=int, default=0,
@@ -137,6 +139,11 @@ def main(args):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    # Without op determinism, runs of the WGAN-GP setup (gradient penalty) on one device differ
+    # from run to run on CPU, and these tiny players amplify the difference (docs/workflow.md,
+    # Determinism); the replica checks need runs that compare exactly.
+    if args.op_determinism:
+        tf.config.experimental.enable_op_determinism()
     import keras
 
     from rgan_tf import distribute, losses, penalties

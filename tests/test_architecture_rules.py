@@ -47,10 +47,10 @@ GIN_REGISTRY_READERS = {"rgan_tf.run.operative_config"}
 LAYOUT_MODULE = "rgan_tf.run.layout"
 RUN_FOLDER_NAMES = {"operative_config.gin", "checkpoints", "samples", "logs", "metrics.jsonl",
                     "metrics.png", "done.json", "latest.png", "assets.extra",
-                    "rgan_tf_export.json", "train.lock"}
+                    "rgan_tf_export.json", "train.lock", "compile_mode.json"}
 # A path-like string (no spaces: not a message) ending in one of the run folder's file names.
 _FILE_NAME = re.compile(r"^[\w./{}-]*(operative_config\.gin|metrics\.jsonl|metrics\.png|"
-                        r"done\.json|rgan_tf_export\.json|train\.lock)$")
+                        r"done\.json|rgan_tf_export\.json|train\.lock|compile_mode\.json)$")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import repo_path
 from rgan_tf import benchmark
+from rgan_tf.evaluation import throughput
 
 # The default job's configs (gin_configs/digits/dcgan*.gin), shrunk to 8x8 images.
 TINY = ["dcgan_generator.image_size = 8", "dcgan_generator.width = 4",
@@ -23,7 +24,8 @@ KEYS = {"baseline_step_ms", "robust_step_ms", "ratio", "baseline_images_per_sec"
 
 def test_run_times_the_baseline_and_the_configs_robust_mode():
     result = benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY,
-                           steps=2, warmup=1, repeats=2, batch_size=4)
+                           steps=2, warmup=1, repeats=2, batch_size=4, compile_modes=("on",),
+                           peak_seconds=0.1)
     assert KEYS <= set(result)
     assert result["robust_mode"] == "both" and result["xla"] is True
     assert result["baseline_step_ms"] > 0 and result["robust_step_ms"] > 0
@@ -40,11 +42,39 @@ def test_run_times_the_baseline_and_the_configs_robust_mode():
 def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
     result = benchmark.run([repo_path("gin_configs/digits/dcgan.gin")],
                            TINY + ["build_model.jit_compile = False", "RobustGAN.d_steps = 2"],
-                           steps=1, warmup=0, repeats=1, batch_size=2)
+                           steps=1, warmup=0, repeats=1, batch_size=2, count_flops=False)
     assert result["robust_mode"] == "both"
     assert result["xla"] is False and result["d_steps"] == 2
+    assert [line["requested_jit_compile"] for line in result["lines"]] == [False, False]
     assert result["robust_images_per_sec"] == pytest.approx(
         2 * 2 * 1000 / result["robust_step_ms"], rel=1e-2, abs=0.05)
+
+
+def test_lines_for_every_variant_with_flops_and_the_peak():
+    result = benchmark.run([repo_path("gin_configs/digits/dcgan.gin")], TINY,
+                           steps=1, warmup=0, repeats=1, batch_size=2, precisions=("float32",),
+                           variants=("plain", "baseline", "robust"), peak_seconds=0.1)
+    lines = result["lines"]
+    assert [(line["variant"], line["compile_mode"]) for line in lines] == [
+        ("baseline", "auto"), ("plain", "auto"), ("robust", "auto")]
+    # The tiny DCGAN slides a 5x5 kernel over 4x4 maps: auto resolves to XLA off on CPU.
+    assert all(line["jit_compile"] is False for line in lines)
+    assert {line["precision"] for line in lines} == {"float32"}
+    flop = {line["variant"]: line["flop"] for line in lines}
+    # The same networks: the plain step and the baseline do the same matmul/conv work; the
+    # robust step repeats the forward/backward passes on the perturbed inputs.
+    assert flop["plain"] == flop["baseline"] > 0
+    assert 1.5 < flop["robust"] / flop["baseline"] < 2.6
+    peak = result["matmul_peak"]["float32"]["gflops"]
+    for line in lines:
+        assert line["gflops"] == pytest.approx(line["flop"] / 1e6 / line["step_ms"], rel=0.02)
+        assert line["peak_share"] == pytest.approx(line["gflops"] / peak, rel=0.02)
+    assert "plain" in benchmark.table(result)
+
+
+def test_matmul_peak_counts_two_flops_per_multiply_add():
+    wall, cpu = benchmark.matmul_peak(size=256, seconds=0.2)
+    assert 0.1 < wall < 1e5 and cpu >= wall / 64
 
 
 @pytest.mark.parametrize("kwargs,message", [(dict(steps=0), "steps must be an integer >= 1"),
@@ -57,7 +87,7 @@ def test_bad_settings_are_refused(kwargs, message):
 def test_launcher_prints_a_table_then_one_json_line():
     command = [sys.executable, repo_path("tools/benchmark.py"),
                "--gin_file=" + repo_path("gin_configs/digits/dcgan_rgan.gin"),
-               "--steps=1", "--warmup=0", "--repeats=1", "--batch_size=2"]
+               "--steps=1", "--warmup=0", "--repeats=1", "--batch_size=2", "--noflops"]
     command += [f"--gin_bindings={binding}" for binding in TINY]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
@@ -85,3 +115,15 @@ def test_step_time_counts_the_steps_and_not_fits_teardown():
     wall, cpu = benchmark._time_steps(_SleepyGAN(), data=None, steps=4)
     assert 0.045 < wall < 0.09
     assert cpu < 0.02  # sleeping costs no CPU time
+
+
+def test_classifier_throughput_counts_the_digits_classifiers_work():
+    lines = throughput.classifier_throughput(("digits",), ("off",), batch_size=4, batches=1)
+    (line,) = lines
+    # domain_classifier(32, 1, 10): 3x3 convs 1->32 (32x32), 32->32 stride 2 (16x16),
+    # 32->64 (16x16), 64->64 stride 2 (8x8); dense 64->128 and 128->10.
+    per_image = 2 * (32 * 32 * 32 * 9 * 1 + 16 * 16 * 32 * 9 * 32 + 16 * 16 * 64 * 9 * 32
+                     + 8 * 8 * 64 * 9 * 64 + 64 * 128 + 128 * 10)
+    assert line["gflop_per_image"] == pytest.approx(per_image / 1e9)
+    assert line["images_per_sec"] > 0 and line["jit_compile"] is False
+    assert "digits" in throughput.classifier_table(lines)

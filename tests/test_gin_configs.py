@@ -269,11 +269,14 @@ def test_wgan_gp_matches_its_reference_settings():
 @pytest.mark.parametrize("path", CONFIGS)
 def test_sampling_and_weight_average_follow_the_reference(path):
     # Gulrajani et al.'s tflib batch norm uses batch statistics also for samples (all WGAN-GP
-    # configs); adler-j/bwgan evaluates a 0.99 moving average of the weights, with moving
-    # statistics; the other references sample with moving statistics and no average.
+    # configs, and the paper's DCGAN on CIFAR-10 and STL-10, their gan_cifar.py in DCGAN mode);
+    # adler-j/bwgan evaluates a 0.99 moving average of the weights, with moving statistics; the
+    # other references sample with moving statistics and no average.
     config.parse_gin([repo_path(path)], [])
-    family = name_of(path).split("/")[1].replace("_rgan", "")
-    batch_stats = family in ("wgan_gp", "wgan_gp_resnet")
+    data_set, family = name_of(path).split("/")
+    family = family.replace("_rgan", "")
+    batch_stats = family in ("wgan_gp", "wgan_gp_resnet") or (
+        family == "dcgan" and data_set in ("cifar10", "stl10"))
     assert query("RobustGAN.sampling", "moving_average") == (
         "batch_stats" if batch_stats else "moving_average")
     assert query("RobustGAN.ema_decay") == (0.99 if family == "bwgan" else None)
@@ -335,7 +338,11 @@ def test_conditional_config_trains_on_labelled_data_through_the_launcher(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", CONFIGS)
+# Robust configs only: each includes its baseline config and adds only RobustGAN bindings
+# (test_robust_config_adds_only_robust_settings), so training it builds and runs all that the
+# baseline binds, with the robust step on top; the baselines' own step (robust='off') is the plain
+# GAN step of test_robust_gan.py. Half the configs, half the time of this slow test.
+@pytest.mark.parametrize("path", ROBUST_CONFIGS)
 def test_config_trains_two_steps_through_the_launcher(path, tmp_path, without_graph_optimizer):
     import tensorflow_datasets as tfds
     model_dir = str(tmp_path / "run")

@@ -282,7 +282,8 @@ def test_sigterm_to_one_worker_stops_every_worker_after_the_same_step(tmp_path):
     assert checkpoint_steps(run) == [3, 4, 5]  # every step (the newest 3 kept)
     # Only the chief wrote the run folder (one events file, no scratch copies, no lock left).
     assert len(os.listdir(run / "logs")) == 1
-    assert sorted(os.listdir(run)) == ["checkpoints", "logs", "operative_config.gin", "samples"]
+    assert sorted(os.listdir(run)) == ["checkpoints", "compile_mode.json", "logs",
+                                       "operative_config.gin", "samples"]
 
     assert [code for code, _, _ in finish(start_workers(run, steps))] == [0, 0]
     assert_same_checkpoints(whole / "checkpoints" / f"ckpt-{steps}",

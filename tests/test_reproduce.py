@@ -101,6 +101,17 @@ def test_paper_scale_radius_is_the_robust_configs(family, dataset, eps_x):
                                                           "small").bindings
 
 
+def test_families_restrict_table1_and_unknown_ones_are_refused():
+    runs = plans.experiment_runs("table1", "tiny", [0], families=["sngan"])
+    assert [r.name for r in runs] == ["sngan_cifar10_off_s0", "sngan_stl10_off_s0"]
+    everything = plans.experiment_runs("table1", "tiny", [0])
+    assert len(everything) == 9 and set(runs) < set(everything)
+    with pytest.raises(ValueError, match="Unknown family gan; choose among bwgan, dcgan, sngan"):
+        plans.experiment_runs("table3", "tiny", [0], families=["gan"])
+    with pytest.raises(ValueError, match="No run of table1 is of the families wgan_gp"):
+        plans.experiment_runs("table1", "tiny", [0], families=["wgan_gp"])
+
+
 def test_dry_run_prints_commands_and_trains_nothing(tmp_path, capsys):
     summary = reproduce.reproduce("table1", "paper", str(tmp_path), seeds=[0, 1], dry_run=True)
     out = capsys.readouterr().out
@@ -210,6 +221,12 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
     assert os.path.isfile(os.path.join(output_dir, "fig3_worst_case_noise.png"))
 
 
+# The tables' families that no other test trains at tiny scale (DCGAN: the Table 3 test above and
+# the figures): SN-DCGAN in Table 1, WGAN-GP and BWGAN in Table 3. All families would take 15
+# minutes of CI.
+TOOL_FAMILIES = {"table1": ["sngan"], "table3": ["wgan_gp", "bwgan"]}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", plans.EXPERIMENTS)
 def test_every_experiment_tiny_through_the_tool(tmp_path, experiment):
@@ -217,6 +234,8 @@ def test_every_experiment_tiny_through_the_tool(tmp_path, experiment):
     command = [sys.executable, os.path.join(REPO, "tools", "reproduce.py"),
                f"--experiment={experiment}", "--scale=tiny", f"--output_dir={output_dir}",
                "--seeds=0"]
+    if experiment in TOOL_FAMILIES:
+        command.append(f"--families={','.join(TOOL_FAMILIES[experiment])}")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -320,22 +320,24 @@ def test_images_of_the_wrong_shape_are_refused(tiny_models):
 def test_robust_step_costs_one_extra_forward_pass_per_input(tiny_models, penalty, d_steps):
     # The cost floor (docs/method.md): the directions come from the clean backward pass, so robust
     # training adds exactly one forward (and backward) pass over each perturbed input: per critic
-    # step D runs on x + r_1 and G(z) + r_2, per generator step G and D run on z + r_z.
-    calls = {}
+    # step D runs on x + r_1 and G(z) + r_2, per generator step G and D run on z + r_z. Counted
+    # in samples, since a critic without batch norm scores two batches in one call
+    # (rgan_tf.critic_calls).
+    samples = {}
     for robust in ("off", "both"):
         model = make_gan(*tiny_models, robust=robust, penalty=penalty, d_steps=d_steps)
         model.run_eagerly = True  # every call counted once, not per trace
-        counts = calls[robust] = {"generate": 0, "discriminate": 0}
+        counts = samples[robust] = {"generate": 0, "discriminate": 0}
         for name in counts:
-            def counted(*args, _name=name, _method=getattr(model, name), **kwargs):
-                counts[_name] += 1
-                return _method(*args, **kwargs)
+            def counted(inputs, *args, _name=name, _method=getattr(model, name), **kwargs):
+                counts[_name] += int(inputs.shape[0])
+                return _method(inputs, *args, **kwargs)
             setattr(model, name, counted)
         model.fit(real_batches(1, BATCH * d_steps), verbose=0)
-    clean_d_calls = d_steps * (2 + (penalty is not None)) + 1
-    assert calls["off"] == {"generate": d_steps + 1, "discriminate": clean_d_calls}
-    assert calls["both"] == {"generate": d_steps + 2,
-                             "discriminate": clean_d_calls + 2 * d_steps + 1}
+    clean_d_samples = BATCH * (d_steps * (2 + (penalty is not None)) + 1)
+    assert samples["off"] == {"generate": BATCH * (d_steps + 1), "discriminate": clean_d_samples}
+    assert samples["both"] == {"generate": BATCH * (d_steps + 2),
+                               "discriminate": clean_d_samples + BATCH * (2 * d_steps + 1)}
 
 
 # ------------------------------------------------------------------------------------------------

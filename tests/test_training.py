@@ -2,6 +2,7 @@
 (checkpoints, operative config, TensorBoard logs, sample grids), resuming to the very weights of an
 uninterrupted run, also after SIGKILL mid-epoch (and, slow: right after a checkpoint, inside the
 sample grids, with XLA; `tests/killed_training.py`), and same seed -> same weights and samples."""
+import json
 import os
 import signal
 import subprocess
@@ -45,9 +46,13 @@ def test_launcher_runs_from_any_working_directory(tmp_path):
 
 
 def test_resumed_training_equals_uninterrupted_training(tmp_path):
-    # XLA on (the default), checkpoints every 2 steps, stopped at 3 (not a checkpoint step).
-    xla = [b for b in TINY if "jit_compile" not in b]
+    # XLA forced on (auto would turn it off for this DCGAN on CPU), checkpoints every 2 steps,
+    # stopped at 3 (not a checkpoint step).
+    xla = [b for b in TINY if "jit_compile" not in b] + ["build_model.jit_compile = True"]
     train_in_process(tmp_path / "whole", xla + ["train.steps = 5"])
+    with open(tmp_path / "whole" / "compile_mode.json") as handle:
+        recorded = json.load(handle)
+    assert recorded["jit_compile"] is True and recorded["requested"] is True
     train_in_process(tmp_path / "parts", xla + ["train.steps = 3"])
     assert os.path.isfile(tmp_path / "parts" / "checkpoints" / "ckpt-3.index")
     train_in_process(tmp_path / "parts", xla + ["train.steps = 5"])
@@ -99,7 +104,7 @@ def kill_then_resume(tmp_path, point, step, xla, resumed_from, uninterrupted):
     ends bit for bit as the uninterrupted one (checkpoint and last sample grid)."""
     run = tmp_path / "run"
     victim = subprocess.run([sys.executable, KILLED_TRAINING, str(run), point, str(step)]
-                            + kill_bindings(xla), capture_output=True, text=True, timeout=600,
+                            + kill_bindings(xla), capture_output=True, text=True, timeout=1800,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert victim.returncode == -signal.SIGKILL, victim.stderr[-3000:]
     assert (run / "killed_at").read_text() == f"{point} {step}"

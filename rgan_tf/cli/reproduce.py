@@ -29,8 +29,8 @@ def define_flags():
                         "IS/FID classifier: 'inception' (default at paper scale) or a folder; "
                         "default at small/tiny scale: <output_dir>/classifier_digits32, trained "
                         "if missing.")
-    flags.DEFINE_list("families", None, "table3/figures: only these baseline families "
-                      f"(of {', '.join(plans.TABLE3_FAMILIES)}).")
+    flags.DEFINE_list("families", None, "table1/table3/figures: only these baseline families "
+                      f"(table3: of {', '.join(plans.TABLE3_FAMILIES)}).")
     flags.DEFINE_boolean("dry_run", False, "Print the runs and their commands; train nothing.")
     flags.mark_flags_as_required(["experiment"])
 

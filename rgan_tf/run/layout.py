@@ -3,6 +3,8 @@
 A run folder (`model_dir`, written by `rgan_tf.training.train`) holds:
 
   operative_config.gin  every gin binding the run used (`rgan_tf.run.operative_config`)
+  compile_mode.json     XLA on or off for this (last) session, as requested and why
+                        (`rgan_tf.compile_mode`)
   checkpoints/          ckpt-<step>.*: both players, both optimizers, the step counter
   samples/              step_<step>.png grids from a fixed z, and latest.png
   logs/                 TensorBoard scalars (train/*, eval/*)
@@ -17,6 +19,7 @@ run's operative config and `rgan_tf_export.json`.
 import os
 
 OPERATIVE_CONFIG = "operative_config.gin"
+COMPILE_MODE_FILE = "compile_mode.json"
 CHECKPOINT_DIR = "checkpoints"
 SAMPLES_DIR = "samples"
 LATEST_SAMPLES = "latest.png"
@@ -34,6 +37,11 @@ SAVED_MODEL_FILE = "saved_model.pb"
 def operative_config(model_dir):
     """`<model_dir>/operative_config.gin`."""
     return os.path.join(model_dir, OPERATIVE_CONFIG)
+
+
+def compile_mode_file(model_dir):
+    """`<model_dir>/compile_mode.json` (the session's resolved XLA mode)."""
+    return os.path.join(model_dir, COMPILE_MODE_FILE)
 
 
 def checkpoint_dir(model_dir):

@@ -184,8 +184,8 @@ def experiment_runs(experiment, scale, seeds, families=None):
       experiment: one of `EXPERIMENTS`.
       scale: one of `SCALES`.
       seeds: a sequence of ints.
-      families: table3/fig3/fig4/fig5 only: restrict to these baseline families (default all of
-        Table 3's; figures default to DCGAN).
+      families: table1/table3/fig2-fig5 only: restrict to these baseline families (default: all
+        of the table's; figures default to DCGAN).
     """
     if experiment not in EXPERIMENTS:
         raise ValueError(f"Unknown experiment {experiment!r}; choose one of {EXPERIMENTS}.")
@@ -193,10 +193,17 @@ def experiment_runs(experiment, scale, seeds, families=None):
         raise ValueError(f"Unknown scale {scale!r}; choose one of {SCALES}.")
     if not seeds:
         raise ValueError("Give at least one seed.")
+    known = sorted({family for family, _ in TABLE1_ROWS} | set(TABLE3_FAMILIES))
+    unknown = [family for family in families or () if family not in known]
+    if unknown:
+        raise ValueError(f"Unknown famil{'ies' if len(unknown) > 1 else 'y'} "
+                         f"{', '.join(unknown)}; choose among {', '.join(known)}.")
     runs = []
     if experiment == "table1":
         for dataset in ("cifar10", "stl10"):
             for family, variant in TABLE1_ROWS:
+                if families and family not in families:
+                    continue
                 if (family, dataset) == ("bwgan", "stl10"):
                     continue  # the paper reports BWGAN on CIFAR-10 only
                 runs += [make_run(family, dataset, variant, s, scale) for s in seeds]
@@ -219,6 +226,8 @@ def experiment_runs(experiment, scale, seeds, families=None):
     elif experiment == "fig6":
         dataset = "celeba" if scale == "paper" else "cifar10"
         runs = [make_run("dcgan", dataset, v, seeds[0], scale) for v in ("off", "both")]
+    if not runs:
+        raise ValueError(f"No run of {experiment} is of the families {', '.join(families)}.")
     return runs
 
 

@@ -154,7 +154,7 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
       classifier: the IS/FID classifier spec; None: `default_classifier(scale, output_dir)`
         (trained there if missing).
       dry_run: only print the runs and their `tools/train.py` commands.
-      families: restrict table3 and the figures to these baseline families.
+      families: restrict the tables (but table2) and the figures to these baseline families.
       log: where progress lines go.
 
     Returns:
