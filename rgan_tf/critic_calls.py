@@ -9,9 +9,10 @@ A critic whose training call depends on the whole batch or updates state must ke
 calls: batch norm normalizes with the batch's statistics (real and fake would be normalized
 together) and updates its moving statistics per call; spectral normalization
 (`rgan_tf.architectures.spectral_norm`, also Keras' `SpectralNormalization`) runs one power
-iteration per training call (one call instead of two changes its estimate of sigma). `scores_samples_independently` tells them apart by what such
-layers share: batch-norm layers, or variables that are not trained (moving statistics,
-power-iteration vectors, random-number states).
+iteration per training call (one call instead of two changes its estimate of sigma).
+`scores_samples_independently` tells them apart by what such layers share: batch-norm layers,
+or variables that are not trained (moving statistics, power-iteration vectors, random-number
+states).
 """
 import keras
 import tensorflow as tf

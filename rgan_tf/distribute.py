@@ -25,8 +25,8 @@ function. With several replicas that fails on CPUs - `MirroredStrategy` over log
 with XLA" - and is reported broken on several GPUs (keras-team/keras#20763; Keras' own
 `jit_compile="auto"` turns XLA off under any `tf.distribute` strategy). So `xla_supported` allows
 XLA for one replica and for TPUs only, and `RobustGAN.compile` turns `jit_compile` off, with a log
-line, elsewhere (`rgan_tf.compile_mode.resolve`). Both compile modes give the same training up to the
-random draws (`rgan_tf.rng`: XLA's stateless RNG gives other numbers).
+line, elsewhere (`rgan_tf.compile_mode.resolve`). Both compile modes give the same training up to
+the random draws (`rgan_tf.rng`: XLA's stateless RNG gives other numbers).
 """
 import keras
 import tensorflow as tf
