@@ -4,11 +4,13 @@ by its start time); another host's is refused; a trainer that opens a lock file 
 retries on the new one. Two real trainers with different configs on one folder: one is refused
 and the folder holds only the other's run, which export and sampling read meanwhile without the
 lock."""
+import fcntl
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -62,6 +64,24 @@ def test_second_holder_is_refused_with_the_holder_named(tmp_path):
         assert f"pid {os.getpid()} on host {socket.gethostname()}, started" in str(refused.value)
         assert "in use by another trainer" in str(refused.value)
         assert (tmp_path / "train.lock").read_text() == before  # the holder's record unchanged
+
+
+def test_holder_that_has_locked_but_not_yet_written_is_still_named(tmp_path):
+    # Two trainers started together: the winner holds the flock a moment before its record is
+    # in the file. The refused one waits for the record instead of calling the holder unknown.
+    path = tmp_path / run_lock.LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    holder = {"pid": 4242, "host": socket.gethostname(), "started": "then"}
+    writer = threading.Timer(0.5, lambda: os.write(fd, json.dumps(holder).encode()))
+    writer.start()
+    try:
+        with pytest.raises(run_lock.RunFolderBusyError) as refused:
+            run_lock.RunLock(str(tmp_path)).acquire()
+    finally:
+        writer.join()
+        os.close(fd)
+    assert f"pid 4242 on host {socket.gethostname()}, started then" in str(refused.value)
 
 
 def test_lock_of_a_dead_process_on_this_host_is_taken_over_with_a_warning(tmp_path):

@@ -5,6 +5,7 @@ every earlier checkpoint stays readable (the run then resumes to the weights of 
 uninterrupted one). Also a real ENOSPC (a grid written into /dev/full) through the launcher."""
 import errno
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from rgan_tf.run import checkpoints as checkpoints_lib
 from rgan_tf.run import metrics_callback
 from rgan_tf.run import run_lock
 from conftest import (CONFIG, assert_refused, assert_same_checkpoints, snapshot, tiny,
-                      train_in_process, train_tool)
+                      tool_command, train_in_process)
 
 STEPS = 8
 BINDINGS = ["train.checkpoint_every = 4", "train.sample_every = 4", "train.keep_checkpoints = 5"]
@@ -259,12 +260,19 @@ def test_reporting_converts_disk_errors_only(tmp_path):
 
 @pytest.mark.slow  # a training process, ~20 s
 def test_real_enospc_through_the_launcher_is_one_error_line(tmp_path):
-    # The grid of step 2 is written through a temporary file: make it /dev/full, where every
-    # write fails with ENOSPC.
+    # The grid of step 2 is written through a temporary file named with the writer's pid
+    # (`rgan_tf.files.atomic_path`): once the launcher runs (its TensorFlow import alone takes
+    # seconds), that name is made a link to /dev/full, where every write fails with ENOSPC.
     run = tmp_path / "run"
     (run / "samples").mkdir(parents=True)
-    os.symlink("/dev/full", run / "samples" / "step_0000002.png.tmp.png")
-    result = train_tool(run, tiny(4))
+    flags = [f"--gin_bindings={binding}" for binding in tiny(4)]
+    process = subprocess.Popen(
+        tool_command("train.py", f"--gin_file={CONFIG}", f"--model_dir={run}", *flags),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    os.symlink("/dev/full", run / "samples" / f".step_0000002.png.tmp-{process.pid}.png")
+    stdout, stderr = process.communicate(timeout=900)
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     message = assert_refused(result, f"Could not write {run}/samples/step_0000002.png "
                              "([Errno 28] No space left on device); ", " free on its disk ",
                              "Training stopped at step 2; every earlier checkpoint is intact "

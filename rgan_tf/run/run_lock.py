@@ -27,11 +27,14 @@ import json
 import os
 import socket
 import sys
+import time
 
 from rgan_tf import write_errors
 from rgan_tf.run import layout
 
 LOCK_FILE = layout.LOCK_FILE
+# How long a refused trainer waits for the holder's record in a file locked a moment ago.
+HOLDER_WAIT_SECONDS = 5.0
 
 
 class RunFolderBusyError(OSError):
@@ -154,7 +157,7 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as error:
-                holder = self._read(fd)
+                holder = self._read_holder_of_locked_file(fd)
                 os.close(fd)
                 if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise RunFolderBusyError(
@@ -199,6 +202,18 @@ class RunLock:
             "process_start_ticks": _process_start_ticks(os.getpid()),
             "command": " ".join(sys.argv)[:1000],
         }
+
+    def _read_holder_of_locked_file(self, fd):
+        """The holder of a file another process has locked. The holder locks the file before
+        it writes its record, so a trainer started at the same moment can find it empty or
+        half written: wait for the record a little (`HOLDER_WAIT_SECONDS`) before calling the
+        holder unknown."""
+        deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+        holder = self._read(fd)
+        while not holder and time.monotonic() < deadline:
+            time.sleep(0.05)
+            holder = self._read(fd)
+        return holder
 
     @staticmethod
     def _read(fd):
