@@ -38,6 +38,8 @@ from rgan_tf import plain_gan
 from rgan_tf import training
 
 TARGET_RATIO = 2.0
+# Other processes busier than this share of the cores make the printed times not the machine's.
+BUSY_SHARE = 0.1
 VARIANTS = ("plain", "baseline", "robust")
 COMPILE_MODES = compile_mode_lib.NAMES
 
@@ -70,6 +72,32 @@ def cpu_bf16_features():
     except OSError:
         pass
     return []
+
+
+def cpu_seconds_snapshot():
+    """(wall, CPU seconds of the whole machine, CPU seconds of this process): the busy time of
+    the machine comes from /proc/stat (Linux; None elsewhere)."""
+    machine = None
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        machine = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
+    own = os.times()
+    return time.monotonic(), machine, own.user + own.system
+
+
+def other_processes_share(before, after, cores):
+    """The share of the machine's cores that other processes kept busy between two
+    `cpu_seconds_snapshot`s: what tells a quiet machine from a shared one (the load average
+    counts this benchmark too, and decays over minutes)."""
+    if before[1] is None or after[1] is None:
+        return None
+    wall = max(after[0] - before[0], 1e-9)
+    others = (after[1] - before[1]) - (after[2] - before[2])
+    return max(0.0, others) / (wall * cores)
 
 
 def peak_rss_mb():
@@ -197,7 +225,7 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
             raise ValueError(f"Unknown variant {variant!r}; choose from {VARIANTS}.")
     if not compile_modes or not variants or not precisions:
         raise ValueError("Name at least one compile mode, variant and precision.")
-    load_before = os.getloadavg()
+    load_before, cpu_before = os.getloadavg(), cpu_seconds_snapshot()
     config.parse_gin(gin_files, gin_bindings)
     robust_mode = _robust_mode()
     config_precision = config.query("build_model.mixed_precision", None) or "float32"
@@ -277,6 +305,8 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
         cores=cores,
         load_average_before=[round(x, 2) for x in load_before],
         load_average_after=[round(x, 2) for x in os.getloadavg()],
+        other_processes_cpu_share=other_processes_share(cpu_before, cpu_seconds_snapshot(),
+                                                        cores),
         matmul_peak=peaks,
         onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow's default"),
         cpu_bf16=cpu_bf16_features(),
@@ -353,12 +383,14 @@ def table(result):
         rows.append(f"matmul peak ({dtype}, 2048^2): {peak['gflops']:.0f} GFLOP/s wall, "
                     f"{peak['gflops_cpu']:.0f} GFLOP per CPU second")
     load = result["load_average_before"][0], result["load_average_after"][0]
-    busy = max(load) > 0.5 * result["cores"]
+    others = result.get("other_processes_cpu_share")
+    busy = max(load) > 0.5 * result["cores"] if others is None else others > BUSY_SHARE
     rows.append(f"device: {result['device']}; strategy {result['strategy']} x"
                 f"{result['replicas']}; batch {result['batch_size']} x d_steps "
                 f"{result['d_steps']}; oneDNN {result['onednn']}; CPU bfloat16 "
                 f"{','.join(result['cpu_bf16']) or 'none'}; peak RSS "
                 f"{result['peak_memory_mb']:.0f} MB; load "
                 f"{load[0]:.1f} -> {load[1]:.1f}"
+                + ("" if others is None else f"; other processes {100 * others:.0f}% of the cores")
                 + (" (BUSY MACHINE: these times are not the machine's speed)" if busy else ""))
     return "\n".join(rows)

@@ -1,8 +1,9 @@
 """Which compile mode a train step gets: `jit_compile="auto"` resolved per device kind and model.
 
 XLA is not uniformly faster. Measured on this project's 2-core CPU (README, "Compile mode"):
-the DCGAN step of `cifar10/dcgan.gin` runs about 5x slower with XLA, the WGAN-GP ResNet step
-about 1.6x faster. The cause of the slowdown is narrow and measurable layer by layer: XLA's CPU
+the DCGAN step of `cifar10/dcgan.gin` runs about 10x slower with XLA. With oneDNN's kernels the
+SN-DCGAN step of `cifar10/sngan.gin` is also faster without XLA (1.4x), which this rule does not
+see yet. The cause of the large slowdown is narrow and measurable layer by layer: XLA's CPU
 backend is 4-7x slower than TensorFlow's own kernels on a convolution whose (dilated) kernel is
 larger than the feature map it slides over - e.g. DCGAN's 5x5 transposed convolution out of the
 4x4 base, whose forward pass slides over the 4x4 input, or its last 5x5 stride-2 convolution

@@ -127,3 +127,30 @@ def test_classifier_throughput_counts_the_digits_classifiers_work():
     assert line["gflop_per_image"] == pytest.approx(per_image / 1e9)
     assert line["images_per_sec"] > 0 and line["jit_compile"] is False
     assert "digits" in throughput.classifier_table(lines)
+
+
+def test_other_processes_share_leaves_out_the_benchmarks_own_cpu_time():
+    # 10 s of wall time on 2 cores; the machine was busy 15 s, 5 of them in this process.
+    assert benchmark.other_processes_share((0.0, 100.0, 10.0), (10.0, 115.0, 15.0), 2) == 0.5
+    assert benchmark.other_processes_share((0.0, 100.0, 10.0), (10.0, 104.0, 14.0), 2) == 0.0
+    assert benchmark.other_processes_share((0.0, None, 1.0), (1.0, None, 2.0), 2) is None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc/stat")
+def test_a_busy_neighbour_is_seen_and_named_in_the_table():
+    cores = len(os.sched_getaffinity(0))
+    before = benchmark.cpu_seconds_snapshot()
+    neighbour = subprocess.Popen([sys.executable, "-c",
+                                  "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
+    neighbour.wait()
+    share = benchmark.other_processes_share(before, benchmark.cpu_seconds_snapshot(), cores)
+    assert share >= 0.6 / cores  # one core spinning for most of the interval
+    result = dict(lines=[], matmul_peak={}, load_average_before=[0.0], load_average_after=[0.0],
+                  other_processes_cpu_share=share, cores=cores, device="CPU", strategy="s",
+                  replicas=1, batch_size=1, d_steps=1, onednn="1", cpu_bf16=[],
+                  peak_memory_mb=1.0)
+    assert f"other processes {100 * share:.0f}% of the cores (BUSY MACHINE" in benchmark.table(
+        result)
+    result["other_processes_cpu_share"] = 0.0
+    result["load_average_before"] = [5.0]  # a load left over by earlier work: not busy now
+    assert "BUSY" not in benchmark.table(result)
