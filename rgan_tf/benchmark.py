@@ -6,7 +6,8 @@ and to a plain Keras step on the same networks, all in one process.
   plain     a minimal keras-io-style GAN step (`rgan_tf.plain_gan`), the peer reference;
   baseline  `RobustGAN(robust='off')`;
   robust    the config's robust mode ("both" for a baseline config).
-It feeds them random images of the model's shape (nothing is downloaded), warms each up
+It feeds them random images of the model's shape (nothing is downloaded; or, with `data="real"`,
+the config's data set as training reads it), warms each up
 (compilation), then times `steps` train steps per line and round, alternating the lines for
 `repeats` rounds, and reports the median. A "step" is one generator iteration with its
 `d_steps` critic updates, on `batch_size * d_steps` real images. A round is timed from the start
@@ -21,8 +22,6 @@ machine shared with other work neither is the machine's speed (CPU time is the s
 two, but TensorFlow's thread pools also burn CPU time waiting when the cores are oversubscribed).
 """
 import os
-import platform
-import resource
 import statistics
 import time
 
@@ -31,9 +30,11 @@ import numpy as np
 import tensorflow as tf
 
 from rgan_tf import compile_mode as compile_mode_lib
+from rgan_tf import data as data_lib
 from rgan_tf import config
 from rgan_tf import distribute
 from rgan_tf import flops
+from rgan_tf import machine
 from rgan_tf import plain_gan
 from rgan_tf import training
 
@@ -49,69 +50,10 @@ def _robust_mode():
     return "both" if mode == "off" else mode
 
 
-def device_description():
-    """The accelerator the step runs on, in words ("CPU, 2 cores", or the GPU's name)."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return f"{len(gpus)} x {details.get('device_name', 'GPU')}"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"CPU ({platform.processor() or platform.machine()}), {cores} cores"
-
-
-def cpu_bf16_features():
-    """The CPU's bfloat16 instruction sets (from /proc/cpuinfo: avx512_bf16, amx_bf16), or []
-    where the file is missing. Without them TensorFlow emulates bfloat16 arithmetic in float32
-    and `mixed_bfloat16` only adds casts."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return sorted({flag for flag in line.split(":", 1)[1].split()
-                                   if flag in ("avx512_bf16", "amx_bf16")})
-    except OSError:
-        pass
-    return []
-
-
-def cpu_seconds_snapshot():
-    """(wall, CPU seconds of the whole machine, CPU seconds of this process): the busy time of
-    the machine comes from /proc/stat (Linux; None elsewhere)."""
-    machine = None
-    try:
-        with open("/proc/stat") as handle:
-            fields = [int(x) for x in handle.readline().split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        machine = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        pass
-    own = os.times()
-    return time.monotonic(), machine, own.user + own.system
-
-
-def other_processes_share(before, after, cores):
-    """The share of the machine's cores that other processes kept busy between two
-    `cpu_seconds_snapshot`s: what tells a quiet machine from a shared one (the load average
-    counts this benchmark too, and decays over minutes)."""
-    if before[1] is None or after[1] is None:
-        return None
-    wall = max(after[0] - before[0], 1e-9)
-    others = (after[1] - before[1]) - (after[2] - before[2])
-    return max(0.0, others) / (wall * cores)
-
-
-def peak_rss_mb():
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _gpu_peak_mb(reset=False):
-    if not tf.config.list_physical_devices("GPU"):
-        return None
-    if reset:
-        tf.config.experimental.reset_memory_stats("GPU:0")
-        return None
-    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 20
+def _real_images(model, global_batch):
+    """The config's training data (`rgan_tf.data.dataset` as gin binds it), as training reads it."""
+    return data_lib.dataset(batch_size=global_batch, seed=0,
+                            with_labels=model.num_classes is not None)
 
 
 def _random_images(model, global_batch, seed=0):
@@ -189,7 +131,7 @@ def _parse_gin(gin_files, gin_bindings, variant, robust_mode, mode, precision):
 
 def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="default",
         batch_size=None, compile_modes=("auto",), precisions=(None,),
-        variants=("baseline", "robust"), count_flops=True, peak_seconds=2.0):
+        variants=("baseline", "robust"), count_flops=True, peak_seconds=2.0, data="random"):
     """Builds the configured GAN's steps (lines) and times them in one process.
 
     Args:
@@ -205,6 +147,8 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
       variants: any of "plain", "baseline", "robust" (see the module docstring).
       count_flops: count each step's FLOPs and measure the matmul peak.
       peak_seconds: how long the matmul peak is measured, per dtype.
+      data: "random" (one constant batch of random images) or "real" (the config's data set,
+        read as training reads it: shows what the input pipeline costs a step).
 
     Returns:
       A dict: `lines` (one dict per variant, compile mode and precision: `step_ms`, `cpu_ms`,
@@ -223,9 +167,11 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
     for variant in variants:
         if variant not in VARIANTS:
             raise ValueError(f"Unknown variant {variant!r}; choose from {VARIANTS}.")
+    if data not in ("random", "real"):
+        raise ValueError(f"data must be 'random' or 'real', got {data!r}.")
     if not compile_modes or not variants or not precisions:
         raise ValueError("Name at least one compile mode, variant and precision.")
-    load_before, cpu_before = os.getloadavg(), cpu_seconds_snapshot()
+    load_before, cpu_before = os.getloadavg(), machine.cpu_seconds_snapshot()
     config.parse_gin(gin_files, gin_bindings)
     robust_mode = _robust_mode()
     config_precision = config.query("build_model.mixed_precision", None) or "float32"
@@ -250,28 +196,29 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
                         model = plain_gan.from_robust_gan(baseline, baseline.jit_compile)
                 if variant not in variants:
                     continue
-                data = _random_images(model, batch_size * model.d_steps)
+                batches = (_random_images if data == "random" else _real_images)(
+                    model, batch_size * model.d_steps)
                 if count_flops and variant not in flop_counts:
-                    flop_counts[variant] = step_flops(model, next(iter(data)))
-                _gpu_peak_mb(reset=True)
+                    flop_counts[variant] = step_flops(model, next(iter(batches)))
+                machine.gpu_peak_mb(reset=True)
                 if warmup:
-                    model.fit(data, epochs=1, steps_per_epoch=warmup, verbose=0)
+                    model.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0)
                 requested = getattr(getattr(model, "compile_mode", None), "requested",
                                     baseline.compile_mode.requested)
                 lines.append(dict(variant=variant, compile_mode=mode,
                                   requested_jit_compile=requested,
                                   jit_compile=bool(model.jit_compile),
                                   precision=precision or config_precision,
-                                  model=model, data=data, times=[], cpu_times=[],
-                                  gpu_peak=_gpu_peak_mb()))
+                                  model=model, data=batches, times=[], cpu_times=[],
+                                  gpu_peak=machine.gpu_peak_mb()))
 
     for _ in range(repeats):
         for line in lines:
-            _gpu_peak_mb(reset=True)
+            machine.gpu_peak_mb(reset=True)
             wall, cpu = _time_steps(line["model"], line["data"], steps)
             line["times"].append(wall)
             line["cpu_times"].append(cpu)
-            peak = _gpu_peak_mb()
+            peak = machine.gpu_peak_mb()
             if peak is not None:
                 line["gpu_peak"] = max(line["gpu_peak"] or 0.0, peak)
 
@@ -300,20 +247,21 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
     result.update(
         target_ratio=TARGET_RATIO,
         robust_mode=robust_mode,
-        peak_memory_mb=round(peak_rss_mb(), 1),
-        device=device_description(),
+        peak_memory_mb=round(machine.peak_rss_mb(), 1),
+        device=machine.device_description(),
         cores=cores,
         load_average_before=[round(x, 2) for x in load_before],
         load_average_after=[round(x, 2) for x in os.getloadavg()],
-        other_processes_cpu_share=other_processes_share(cpu_before, cpu_seconds_snapshot(),
-                                                        cores),
+        other_processes_cpu_share=machine.other_processes_share(
+            cpu_before, machine.cpu_seconds_snapshot(), cores),
         matmul_peak=peaks,
         onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "TensorFlow's default"),
-        cpu_bf16=cpu_bf16_features(),
+        cpu_bf16=machine.cpu_bf16_features(),
         xla=all(line["jit_compile"] for line in first.values()),
         strategy=type(strategy).__name__,
         replicas=strategy.num_replicas_in_sync,
         mixed_precision=results[0]["precision"],
+        data=data,
         compile_modes=list(compile_modes),
         batch_size=batch_size,
         d_steps=lines[0]["model"].d_steps,
@@ -386,7 +334,8 @@ def table(result):
     others = result.get("other_processes_cpu_share")
     busy = max(load) > 0.5 * result["cores"] if others is None else others > BUSY_SHARE
     rows.append(f"device: {result['device']}; strategy {result['strategy']} x"
-                f"{result['replicas']}; batch {result['batch_size']} x d_steps "
+                f"{result['replicas']}; {result.get('data', 'random')} data; batch "
+                f"{result['batch_size']} x d_steps "
                 f"{result['d_steps']}; oneDNN {result['onednn']}; CPU bfloat16 "
                 f"{','.join(result['cpu_bf16']) or 'none'}; peak RSS "
                 f"{result['peak_memory_mb']:.0f} MB; load "

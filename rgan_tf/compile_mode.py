@@ -1,26 +1,22 @@
-"""Which compile mode a train step gets: `jit_compile="auto"` resolved per device kind and model.
+"""Which compile mode a train step gets: `jit_compile="auto"` resolved per device kind.
 
-XLA is not uniformly faster. Measured on this project's 2-core CPU (README, "Compile mode"):
-the DCGAN step of `cifar10/dcgan.gin` runs about 10x slower with XLA. With oneDNN's kernels the
-SN-DCGAN step of `cifar10/sngan.gin` is also faster without XLA (1.4x), which this rule does not
-see yet. The cause of the large slowdown is narrow and measurable layer by layer: XLA's CPU
-backend is 4-7x slower than TensorFlow's own kernels on a convolution whose (dilated) kernel is
-larger than the feature map it slides over - e.g. DCGAN's 5x5 transposed convolution out of the
-4x4 base, whose forward pass slides over the 4x4 input, or its last 5x5 stride-2 convolution
-down to 4x4, whose input gradient slides the kernel over the 4x4 output gradient. With kernels
-no larger than the maps (ResNet's 3x3 on 8x8 and up, 5x5 on 5x5 and up), XLA's fusion wins.
+XLA is not uniformly faster. Measured on this project's 2-core CPU with TensorFlow's oneDNN
+kernels (README, "Compile mode"; `tools/benchmark.py --compile_modes=on,off`), the baseline step
+of every shipped config family timed both ways is faster without XLA: the paper's DCGAN about
+10x, SN-DCGAN 1.4x, the WGAN-GP and SNGAN ResNets 1.1-1.2x. An earlier rule kept XLA on for
+CPU models without 5x5 kernels over 4x4 maps (DCGAN's); the ResNet and SN-DCGAN timings refuted
+it, so on CPU "auto" is simply off.
 
-So `resolve("auto", ...)` is a rule, not a table of configs nor a start-up probe:
+`resolve("auto")`:
   - several replicas on CPUs/GPUs: XLA off (`rgan_tf.distribute.xla_supported`);
-  - GPU or TPU: XLA on (XLA's GPU/TPU convolutions have no such gap; not measured here);
-  - CPU: XLA on unless a convolution of either player is XLA-slow as above.
-A rule covers user configs and new image sizes (a table would not), reads only layer shapes (a
-probe would compile the step twice - a minute for the ResNet step on two cores - and time it
-on a machine whose load it cannot control). `True` or `False` force either mode.
+  - GPU or TPU: XLA on (not measured here: no GPU);
+  - CPU: XLA off.
+A rule by device kind covers user configs and new image sizes (a per-config table would not) and
+needs no start-up probe (which would compile the step twice, a minute for a ResNet on two cores,
+and time it on a machine whose load it cannot control). `True` or `False` force either mode.
 """
 import collections
 
-import keras
 import tensorflow as tf
 from absl import logging
 
@@ -69,77 +65,12 @@ def device_kind(strategy=None):
     return "CPU"
 
 
-def _convolution(layer):
-    """The convolution a layer computes (the layer itself or the one a wrapper such as
-    `SpectralNormalization` holds), or None."""
-    inner = getattr(layer, "layer", None)
-    for candidate in (layer, inner):
-        if candidate is not None and hasattr(candidate, "kernel_size") \
-                and hasattr(candidate, "strides"):
-            return candidate
-    return None
-
-
-def _spatial(shape, data_format):
-    dims = tuple(shape[1:-1]) if data_format != "channels_first" else tuple(shape[2:])
-    return dims
-
-
-def _functional_layers(model):
-    """Every layer of a functional model's graph, nested models included."""
-    for layer in getattr(model, "layers", []):
-        if isinstance(layer, keras.Model):
-            yield from _functional_layers(layer)
-        else:
-            yield layer
-
-
-def slow_xla_convolutions(model):
-    """The convolutions of `model` that XLA's CPU backend runs far slower than TensorFlow.
-
-    A convolution is flagged when, along some spatial axis, its dilated kernel
-    (`(k - 1) * dilation + 1`) is larger than the smaller of its input's and output's sizes:
-    the forward pass (input) or the input gradient (output) then slides the kernel over a map
-    smaller than itself. Shapes come from the model's functional graph (every call of a layer);
-    a convolution inside a subclassed layer is not seen.
-
-    Args:
-      model: a built functional `keras.Model`.
-
-    Returns:
-      A list of strings, one per flagged convolution call, e.g.
-      "conv2d_transpose: 5x5 kernel over a 4x4 map".
-    """
-    found = []
-    for layer in _functional_layers(model):
-        conv = _convolution(layer)
-        if conv is None:
-            continue
-        data_format = getattr(conv, "data_format", "channels_last")
-        dilation = getattr(conv, "dilation_rate", (1,) * len(conv.kernel_size))
-        kernel = tuple((k - 1) * d + 1 for k, d in zip(conv.kernel_size, dilation))
-        for node in getattr(layer, "_inbound_nodes", []):
-            if not node.input_tensors or not node.output_tensors:
-                continue
-            sizes = zip(_spatial(node.input_tensors[0].shape, data_format),
-                        _spatial(node.output_tensors[0].shape, data_format))
-            smallest = tuple(min(i, o) if i is not None and o is not None else None
-                             for i, o in sizes)
-            if any(m is not None and k > m for k, m in zip(kernel, smallest)):
-                text = (f"{layer.name}: {'x'.join(map(str, kernel))} kernel over a "
-                        f"{'x'.join(map(str, smallest))} map")
-                if text not in found:
-                    found.append(text)
-    return found
-
-
-def resolve(jit_compile, models, strategy=None):
-    """Resolves a requested compile mode to XLA on or off for `models` under `strategy`.
+def resolve(jit_compile, strategy=None):
+    """Resolves a requested compile mode to XLA on or off under `strategy`.
 
     Args:
       jit_compile: "auto", True or False. True is still turned off where the strategy cannot
         compile the step (`rgan_tf.distribute.xla_supported`).
-      models: the players (built functional `keras.Model`s) the step runs.
       strategy: a `tf.distribute.Strategy`; None: the current one.
 
     Returns:
@@ -162,14 +93,9 @@ def resolve(jit_compile, models, strategy=None):
         return CompileMode(True, jit_compile, device, "XLA on: requested.")
     if device != "CPU":
         return CompileMode(True, jit_compile, device, f"XLA on: auto on {device}.")
-    slow = [entry for model in models for entry in slow_xla_convolutions(model)]
-    if slow:
-        shown = "; ".join(slow[:3]) + ("; ..." if len(slow) > 3 else "")
-        return CompileMode(False, jit_compile, device,
-                           "XLA off: auto on CPU, where XLA is slow on kernels larger than "
-                           f"their maps ({shown}).")
-    return CompileMode(True, jit_compile, device,
-                       "XLA on: auto on CPU (no convolution has a kernel larger than its map).")
+    return CompileMode(False, jit_compile, device,
+                       "XLA off: auto on CPU, where TensorFlow's oneDNN kernels were faster "
+                       "than XLA on every config timed (README, 'Compile mode').")
 
 
 def log(mode):

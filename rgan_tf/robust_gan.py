@@ -178,13 +178,12 @@ class RobustGAN(keras.Model):
         """Sets the two players' optimizers and builds their slots on the players' variables.
 
         Building here (inside the caller's strategy scope) avoids lazily created slots inside a
-        distributed step. `jit_compile`: "auto" (XLA where it is faster for these players on this
-        device: `rgan_tf.compile_mode`), True or False; off under a multi-replica strategy that
+        distributed step. `jit_compile`: "auto" (XLA where it is faster on this kind of device:
+        `rgan_tf.compile_mode`), True or False; off under a multi-replica strategy that
         cannot compile the step. The resolved mode is logged and kept in `self.compile_mode`. A
         `mixed_float16` player gets loss scaling (`rgan_tf.passes.with_loss_scaling`).
         """
-        self.compile_mode = compile_mode_lib.resolve(
-            jit_compile, [self.generator, self.discriminator], self.distribute_strategy)
+        self.compile_mode = compile_mode_lib.resolve(jit_compile, self.distribute_strategy)
         compile_mode_lib.log(self.compile_mode)
         super().compile(jit_compile=self.compile_mode.jit_compile, **kwargs)
         self.g_optimizer = passes.with_loss_scaling(g_optimizer, self.generator)

@@ -83,8 +83,8 @@ def build_model(build_generator=gin.REQUIRED, build_discriminator=gin.REQUIRED,
       g_optimizer, d_optimizer: optimizer classes or factories, called with no arguments; gin
         binds their hyperparameters in the `generator/` and `discriminator/` scopes. Default
         Adam(2e-4, beta_1=0.5) (DCGAN).
-      jit_compile: "auto" (default: XLA where it is faster for these players on this device,
-        `rgan_tf.compile_mode`), True or False (forced; XLA stays off under a multi-replica
+      jit_compile: "auto" (default: XLA where it is faster on this kind of device, i.e. on GPU
+        and TPU, off on CPU: `rgan_tf.compile_mode`), True or False (forced; XLA stays off under a multi-replica
         strategy, which cannot compile it: see `rgan_tf.distribute`). The resolved mode is
         logged and written to the run folder (`compile_mode.json`).
       mixed_precision: None or "float32" (full precision), "mixed_bfloat16" or "mixed_float16":

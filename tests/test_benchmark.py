@@ -10,6 +10,7 @@ import pytest
 
 from conftest import repo_path
 from rgan_tf import benchmark
+from rgan_tf import machine
 from rgan_tf.evaluation import throughput
 
 # The default job's configs (gin_configs/digits/dcgan*.gin), shrunk to 8x8 images.
@@ -57,7 +58,7 @@ def test_lines_for_every_variant_with_flops_and_the_peak():
     lines = result["lines"]
     assert [(line["variant"], line["compile_mode"]) for line in lines] == [
         ("baseline", "auto"), ("plain", "auto"), ("robust", "auto")]
-    # The tiny DCGAN slides a 5x5 kernel over 4x4 maps: auto resolves to XLA off on CPU.
+    # auto resolves to XLA off on CPU.
     assert all(line["jit_compile"] is False for line in lines)
     assert {line["precision"] for line in lines} == {"float32"}
     flop = {line["variant"]: line["flop"] for line in lines}
@@ -70,6 +71,25 @@ def test_lines_for_every_variant_with_flops_and_the_peak():
         assert line["gflops"] == pytest.approx(line["flop"] / 1e6 / line["step_ms"], rel=0.02)
         assert line["peak_share"] == pytest.approx(line["gflops"] / peak, rel=0.02)
     assert "plain" in benchmark.table(result)
+
+
+def test_real_data_is_read_as_training_reads_it(monkeypatch):
+    calls = []
+    real_dataset = benchmark.data_lib.dataset
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real_dataset(**kwargs)
+
+    monkeypatch.setattr(benchmark.data_lib, "dataset", spy)
+    result = benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")],
+                           TINY + ["dataset.image_size = 8"], steps=2, warmup=0, repeats=1,
+                           batch_size=4, count_flops=False, data="real")
+    assert result["data"] == "real" and result["robust_step_ms"] > 0
+    assert calls == [dict(batch_size=4, seed=0, with_labels=False)] * 2
+    assert "real data" in benchmark.table(result)
+    with pytest.raises(ValueError, match="data must be 'random' or 'real'"):
+        benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY, data="fake")
 
 
 def test_matmul_peak_counts_two_flops_per_multiply_add():
@@ -131,19 +151,19 @@ def test_classifier_throughput_counts_the_digits_classifiers_work():
 
 def test_other_processes_share_leaves_out_the_benchmarks_own_cpu_time():
     # 10 s of wall time on 2 cores; the machine was busy 15 s, 5 of them in this process.
-    assert benchmark.other_processes_share((0.0, 100.0, 10.0), (10.0, 115.0, 15.0), 2) == 0.5
-    assert benchmark.other_processes_share((0.0, 100.0, 10.0), (10.0, 104.0, 14.0), 2) == 0.0
-    assert benchmark.other_processes_share((0.0, None, 1.0), (1.0, None, 2.0), 2) is None
+    assert machine.other_processes_share((0.0, 100.0, 10.0), (10.0, 115.0, 15.0), 2) == 0.5
+    assert machine.other_processes_share((0.0, 100.0, 10.0), (10.0, 104.0, 14.0), 2) == 0.0
+    assert machine.other_processes_share((0.0, None, 1.0), (1.0, None, 2.0), 2) is None
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="reads Linux's /proc/stat")
 def test_a_busy_neighbour_is_seen_and_named_in_the_table():
     cores = len(os.sched_getaffinity(0))
-    before = benchmark.cpu_seconds_snapshot()
+    before = machine.cpu_seconds_snapshot()
     neighbour = subprocess.Popen([sys.executable, "-c",
                                   "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
     neighbour.wait()
-    share = benchmark.other_processes_share(before, benchmark.cpu_seconds_snapshot(), cores)
+    share = machine.other_processes_share(before, machine.cpu_seconds_snapshot(), cores)
     assert share >= 0.6 / cores  # one core spinning for most of the interval
     result = dict(lines=[], matmul_peak={}, load_average_before=[0.0], load_average_after=[0.0],
                   other_processes_cpu_share=share, cores=cores, device="CPU", strategy="s",

@@ -185,9 +185,8 @@ def test_sync_batch_norm_converts_every_batch_norm_and_keeps_the_weights():
 
 def test_one_replica_keeps_xla():
     assert distribute.xla_supported(tf.distribute.get_strategy())
-    players = [tiny_generator()]
-    assert compile_mode.resolve(True, players).jit_compile is True
-    assert compile_mode.resolve(False, players).jit_compile is False
+    assert compile_mode.resolve(True).jit_compile is True
+    assert compile_mode.resolve(False).jit_compile is False
 
 
 def test_logs_pass_unchanged_outside_a_multi_worker_strategy():

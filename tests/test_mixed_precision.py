@@ -20,13 +20,14 @@ def clean_state():
     keras.mixed_precision.set_global_policy("float32")
 
 
-def build(policy, optimizer=lambda: keras.optimizers.SGD(0.1), **robust_gan):
+def build(policy, optimizer=lambda: keras.optimizers.SGD(0.1), jit_compile="auto", **robust_gan):
     for name, value in dict(dict(eps_x=1.0, eps_z=0.5), **robust_gan).items():
         gin.bind_parameter(f"RobustGAN.{name}", value)
     keras.utils.set_random_seed(0)
     return training.build_model(build_generator=tiny_generator,
                                 build_discriminator=tiny_discriminator, g_optimizer=optimizer,
-                                d_optimizer=optimizer, mixed_precision=policy)
+                                d_optimizer=optimizer, mixed_precision=policy,
+                                jit_compile=jit_compile)
 
 
 def real_batches(count, batch):
@@ -43,9 +44,10 @@ def trainable_weights(model):
                                             ("mixed_float16", "float16")])
 def test_robust_wgan_gp_step_trains_under_a_mixed_policy(policy, compute):
     model = build(policy, optimizer=lambda: keras.optimizers.Adam(1e-3, beta_1=0.5),
-                  loss=losses.wasserstein_loss(), penalty=penalties.gradient_penalty, d_steps=2)
+                  loss=losses.wasserstein_loss(), penalty=penalties.gradient_penalty, d_steps=2,
+                  jit_compile=True)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
-    assert model.jit_compile  # XLA by default
+    assert model.jit_compile  # the 16-bit step under XLA (auto is off on CPU)
     computes = {layer.compute_dtype for layer in model.generator.layers[1:-1]}
     assert computes == {compute}
     assert all(v.dtype == "float32" for v in model.generator.variables

@@ -80,7 +80,9 @@ KILL_STEPS = 12  # checkpoints at 4, 8 and 12; sample grids every 2 steps
 
 def kill_bindings(xla):
     bindings = tiny(KILL_STEPS, "train.checkpoint_every = 4", "train.sample_every = 2")
-    return [b for b in bindings if "jit_compile" not in b] if xla else bindings
+    if not xla:
+        return bindings
+    return [b for b in bindings if "jit_compile" not in b] + ["build_model.jit_compile = True"]
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,7 @@ def test_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_pat
 @pytest.mark.parametrize("point,step,xla,resumed_from", [
     ("checkpoint", 8, False, 8),   # right after the checkpoint of step 8 is written
     ("sample", 6, False, 4),       # inside the sample grids of step 6
-    ("batch", 6, True, 4),         # mid-epoch, with XLA (the default)
+    ("batch", 6, True, 4),         # mid-epoch, with XLA (forced)
     ("checkpoint", 4, True, 4),    # right after a checkpoint, with XLA
 ])
 def test_killed_training_resumes_exactly_at_every_kill_point(tmp_path, uninterrupted, point,

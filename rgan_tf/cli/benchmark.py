@@ -47,6 +47,9 @@ def define_flags():
     flags.DEFINE_enum("strategy", "default", common.STRATEGIES, "tf.distribute strategy.")
     flags.DEFINE_integer("batch_size", None, "Global real images per critic update; default: "
                          "the config's train.batch_size, else 64.")
+    flags.DEFINE_enum("data", "random", ["random", "real"], "random: one constant batch of "
+                      "random images; real: the config's data set as training reads it (the "
+                      "input pipeline's cost shows as the difference).")
 
 
 def _classifiers():
@@ -72,7 +75,8 @@ def main(argv):
                                strategy=FLAGS.strategy, batch_size=FLAGS.batch_size,
                                compile_modes=tuple(FLAGS.compile_modes),
                                precisions=tuple(FLAGS.precisions) or (None,),
-                               variants=tuple(FLAGS.variants), count_flops=FLAGS.flops)
+                               variants=tuple(FLAGS.variants), count_flops=FLAGS.flops,
+                               data=FLAGS.data)
     except (ValueError, FileNotFoundError) as error:
         common.fail(error)
     print(benchmark.table(result))

@@ -7,10 +7,12 @@ interrupted and finished runs are skipped.
     rgan-reproduce --experiment=table1 --scale=paper --seeds=0 --output_dir=repro/table1 \
         --dry_run
     rgan-reproduce --experiment=fig3 --scale=small --dry_run   # list the runs
+    rgan-reproduce --experiment=cifar10 --scale=cpu --output_dir=study_c10 --shard=0/2
 """
 from absl import flags
 
 from rgan_tf.cli import common
+from rgan_tf.study import cifar10
 from rgan_tf.study import plans
 from rgan_tf.study import reproduce
 
@@ -18,10 +20,19 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_enum("experiment", None, plans.EXPERIMENTS, "Table or figure to reproduce.")
-    flags.DEFINE_enum("scale", "small", plans.SCALES,
+    flags.DEFINE_enum("experiment", None, plans.EXPERIMENTS + (cifar10.EXPERIMENT,),
+                      "Table or figure to reproduce; cifar10: the Table 3 DCGAN ablation on real "
+                      "CIFAR-10 with paired seeds, Fig. 2 and Fig. 3 (scales cpu, gpu10, tiny).")
+    flags.DEFINE_enum("scale", None, sorted(set(plans.SCALES) | set(cifar10.SCALES)),
                       "paper: shipped configs, Inception, 50k samples; small: every family on "
-                      "the offline digits data, CPU-sized; tiny: a few steps (CI).")
+                      "the offline digits data, CPU-sized; tiny: a few steps (CI); cifar10 "
+                      "only: cpu (DCGAN at width 32, two CPU cores), gpu10 (full width, one "
+                      "GPU, ~10 minutes). Default: small, or cpu for cifar10.")
+    flags.DEFINE_string("source", cifar10.OFFLINE_SOURCE, "cifar10: the CIFAR-10 source (train "
+                        "and test splits), e.g. tfds:cifar10.")
+    flags.DEFINE_string("shard", None, "cifar10: k/n trains only every n-th run from the k-th, "
+                        "so processes or machines split the study (run folders are "
+                        "independent).")
     flags.DEFINE_string("output_dir", None,
                         "Folder for runs, tables and figures (needed unless --dry_run).")
     flags.DEFINE_list("seeds", ["0"], "Training seeds, comma-separated.")
@@ -38,10 +49,19 @@ def define_flags():
 def main(argv):
     del argv
     try:
-        summary = reproduce.reproduce(
-            FLAGS.experiment, FLAGS.scale, FLAGS.output_dir,
-            seeds=[int(seed) for seed in FLAGS.seeds], classifier=FLAGS.classifier,
-            dry_run=FLAGS.dry_run, families=FLAGS.families)
+        if FLAGS.experiment == cifar10.EXPERIMENT:
+            summary = reproduce.reproduce_cifar10(
+                FLAGS.scale or "cpu", FLAGS.output_dir, source=FLAGS.source,
+                classifier=FLAGS.classifier, dry_run=FLAGS.dry_run,
+                shard=cifar10.parse_shard(FLAGS.shard) if FLAGS.shard else None)
+        else:
+            if FLAGS.scale not in (None,) + plans.SCALES:
+                raise ValueError(f"--scale={FLAGS.scale} is a scale of the cifar10 experiment; "
+                                 f"{FLAGS.experiment} has {', '.join(plans.SCALES)}.")
+            summary = reproduce.reproduce(
+                FLAGS.experiment, FLAGS.scale or "small", FLAGS.output_dir,
+                seeds=[int(seed) for seed in FLAGS.seeds], classifier=FLAGS.classifier,
+                dry_run=FLAGS.dry_run, families=FLAGS.families)
     except (ValueError, OSError, FloatingPointError) as error:
         common.fail(error)
     print(f"{len(summary['trained'])} run(s) trained, {len(summary['skipped'])} skipped.")

@@ -1,13 +1,33 @@
 """The `folder:<path>` source: image files (.png, .jpg, .jpeg, .bmp, .gif; first frame of a GIF)
 decoded by `tf.io`. Class subfolders give labels 0..K-1 in sorted name order (files found
 recursively in each); a folder with images directly in its root gives every image label 0. Images
-are greyscale (C = 1) when every file is greyscale, else RGB (C = 3)."""
+are greyscale (C = 1) when every file is greyscale, else RGB (C = 3).
+
+Split layout: a folder whose only subfolders are `train` and `test` (or `train` alone) holds its
+splits, each laid out as above (e.g. `cifar10/train/<class>/*.jpg`, `cifar10/test/<class>/*.jpg`;
+the test split must have the train split's classes). A folder holding classes named `train` and
+`test` is therefore read as splits.
+
+Decoding: when every image has one size and the decoded pixels fit in `DECODE_IN_MEMORY_BYTES`,
+the table decodes all files once (in parallel, by `tf.io`) and keeps them as uint8 in memory, so
+the training input pipeline only gathers pixels (CIFAR-10's 60,000 images: 184 MB). The decoded
+tables are kept for the process's life, per folder and holdout. Larger or mixed-size folders are
+decoded file by file in the pipeline.
+"""
 import os
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from rgan_tf.data import splits as splits_lib
+from rgan_tf.data import transforms
+
+#: The splits a split-layout folder may hold (subfolders of the source's folder).
+SPLIT_FOLDERS = ("train", "test")
+#: Folders whose decoded pixels fit in this many bytes are decoded once and held in memory.
+DECODE_IN_MEMORY_BYTES = 2 << 30
+_DECODED = {}
 
 #: Image file types read by `folder:` sources (compared case-insensitively).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -27,8 +47,7 @@ def _images_under(folder):
     return sorted(found)
 
 
-def folder_files(path):
-    """(files [N], labels [N] int32, class names) of a folder source, in a fixed sorted order."""
+def _check_folder(path):
     source = f"folder:{path}"
     if not os.path.exists(path):
         raise FileNotFoundError(f"{source}: no such folder. Point dataset.source at an existing "
@@ -36,6 +55,48 @@ def folder_files(path):
     if not os.path.isdir(path):
         raise ValueError(f"{source} is a file, not a folder" +
                          (f"; use 'npz:{path}'." if path.endswith(".npz") else "."))
+
+
+def split_folders(path):
+    """The split names of a split-layout folder (`("train", "test")` or `("train",)`), else ()."""
+    _check_folder(path)
+    entries = [e for e in os.listdir(path) if not e.startswith(".")]
+    subfolders = {e for e in entries if os.path.isdir(os.path.join(path, e))}
+    if "train" not in subfolders or not subfolders <= set(SPLIT_FOLDERS) \
+            or any(_is_image_file(e) for e in entries):
+        return ()
+    return tuple(name for name in SPLIT_FOLDERS if name in subfolders)
+
+
+def folder_files(path):
+    """(files [N], labels [N] int32, class names) of a folder source, in a fixed sorted order.
+
+    A split-layout folder lists its train split's files first, then its test split's."""
+    names = split_folders(path)
+    if not names:
+        return _plain_folder_files(path)
+    files, labels, classes = _plain_folder_files(os.path.join(path, names[0]))
+    for name in names[1:]:
+        more, more_labels, more_classes = _plain_folder_files(os.path.join(path, name))
+        if more_classes != classes:
+            raise ValueError(
+                f"folder:{path}: the {name} split's classes ({', '.join(more_classes) or 'none'}) "
+                f"differ from the train split's ({', '.join(classes) or 'none'}); give both the "
+                "same class subfolders.")
+        files = list(files) + list(more)
+        labels = np.concatenate([labels, more_labels])
+    return files, labels, classes
+
+
+def _split_sizes(path):
+    """{split name: image count} of a split-layout folder."""
+    return {name: len(_plain_folder_files(os.path.join(path, name))[0])
+            for name in split_folders(path)}
+
+
+def _plain_folder_files(path):
+    source = f"folder:{path}"
+    _check_folder(path)
     entries = sorted(e for e in os.listdir(path) if not e.startswith("."))
     classes = [e for e in entries if os.path.isdir(os.path.join(path, e))]
     root_files = [os.path.join(path, e) for e in entries
@@ -96,13 +157,71 @@ def folder_shape(path, files, image_size, scanned=None):
 
 
 def table(path, holdout):
+    """The folder's `Table`: decoded into memory when it fits (see the module docstring)."""
+    key = (os.path.abspath(path), holdout)
+    stamp = _stamp(path)
+    cached = _DECODED.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     files, labels, classes = folder_files(path)
     source = f"folder:{path}"
-    splits = splits_lib.fixed_holdout_splits(len(files), holdout, source)
+    sizes_by_split = _split_sizes(path)
+    if sizes_by_split:
+        if holdout is not None:
+            raise ValueError(f"{source} holds its own splits ({', '.join(sizes_by_split)} "
+                             "subfolders): leave dataset.holdout unset and use split='test'.")
+        splits, start = {"all": np.arange(len(files), dtype=np.int64)}, 0
+        for name, count in sizes_by_split.items():
+            splits[name] = np.arange(start, start + count, dtype=np.int64)
+            start += count
+    else:
+        splits = splits_lib.fixed_holdout_splits(len(files), holdout, source)
     scanned = _scan_headers(files)
     sizes = set(scanned[0])
     shape = (sizes.pop() if len(sizes) == 1 else (None, None)) + (scanned[1],)
-    missing = {} if "test" in splits else {"test": splits_lib.no_test_message(source)}
-    return splits_lib.Table(source, splits, labels, shape, paths=np.asarray(files), missing=missing,
-                  scanned=scanned)
+    if "test" in splits:
+        missing = {}
+    elif sizes_by_split:
+        missing = {"test": f"{source} holds a train/ split but no test/ one: add test/ with the "
+                           "train split's class subfolders."}
+    else:
+        missing = {"test": splits_lib.no_test_message(source)}
+    if shape[0] is not None and len(files) * int(np.prod(shape)) <= DECODE_IN_MEMORY_BYTES:
+        result = splits_lib.Table(source, splits, labels, shape,
+                                  images=decode_all(files, shape), missing=missing,
+                                  scanned=scanned)
+        _DECODED[key] = (stamp, result)
+        return result
+    return splits_lib.Table(source, splits, labels, shape, paths=np.asarray(files),
+                            missing=missing, scanned=scanned)
+
+
+def _stamp(path):
+    """A cheap fingerprint of a folder tree (each folder's modification time and file count): a
+    decoded table is reused while no file was added, removed or renamed (a file rewritten in
+    place under its name is not seen)."""
+    stamp = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        stamp.append((root, os.stat(root).st_mtime_ns, len(files)))
+    return tuple(stamp)
+
+
+def decode_all(files, shape):
+    """uint8 `[N, H, W, C]`: every file decoded by `tf.io` (as the streaming pipeline decodes)."""
+    channels = shape[2]
+
+    def load(name):
+        image = tf.io.decode_image(tf.io.read_file(name), channels=0, dtype=tf.uint8,
+                                   expand_animations=False)
+        return tf.ensure_shape(transforms.to_channels(image, channels), shape)
+
+    images = np.empty((len(files),) + tuple(shape), np.uint8)
+    batches = tf.data.Dataset.from_tensor_slices(np.asarray(files)).map(
+        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(1024)
+    start = 0
+    for batch in batches:
+        images[start:start + len(batch)] = batch.numpy()
+        start += len(batch)
+    return images
 

@@ -164,31 +164,34 @@ def _table_dataset(table, split, image_size, with_labels, shuffle, repeat, seed,
     labels = None if table.labels is None else tf.constant(table.labels, tf.int32)
     positions = _order(int(indices.shape[0]), shuffle, repeat, seed)
 
-    if table.paths is None:
+    if table.paths is None and not dequantize:
         images = tf.constant(table.images)
 
-        def make_batch(batch_index, batch_positions):
+        def make_batch(batch_positions):
             chosen = tf.gather(indices, batch_positions)
-            batch = tf.gather(images, chosen)
-            batch = (transforms.dequantize(batch, seed, batch_index) if dequantize
-                     else transforms.to_float(batch))
-            batch = transforms.resize(batch, image_size)
+            batch = transforms.resize(transforms.to_float(tf.gather(images, chosen)), image_size)
             if with_labels:
                 return batch, tf.gather(labels, chosen)
             return batch
 
-        return positions.batch(batch_size, drop_remainder=drop_remainder).enumerate().map(
+        return positions.batch(batch_size, drop_remainder=drop_remainder).map(
             make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
-    paths = tf.constant(table.paths)
+    # Image by image: decoded from files, or dequantized with a key per stream position, so a
+    # folder gives the same pixels whether it is decoded into memory or read file by file.
+    paths = None if table.paths is None else tf.constant(table.paths)
+    images = None if table.images is None else tf.constant(table.images)
 
     def load(index, position):
         chosen = tf.gather(indices, position)
-        image = tf.io.decode_image(tf.io.read_file(tf.gather(paths, chosen)), channels=0,
-                                   dtype=tf.uint8, expand_animations=False)
-        image = transforms.to_channels(image, channels)
-        if image_size is None:
-            image = tf.ensure_shape(image, (height, width, channels))
+        if images is not None:
+            image = tf.gather(images, chosen)
+        else:
+            image = tf.io.decode_image(tf.io.read_file(tf.gather(paths, chosen)), channels=0,
+                                       dtype=tf.uint8, expand_animations=False)
+            image = transforms.to_channels(image, channels)
+            if image_size is None:
+                image = tf.ensure_shape(image, (height, width, channels))
         image = (transforms.dequantize(image, seed, index) if dequantize
                  else transforms.to_float(image))
         image = transforms.resize(image, image_size)

@@ -334,6 +334,11 @@ def _hash_files(paths):
     return digest.hexdigest()[:16]
 
 
+def fingerprint(path):
+    """The fingerprint of the SavedModel at `path`, as its `Classifier.identity` shows it."""
+    return _fingerprint_saved_model(path)
+
+
 def _fingerprint_saved_model(path):
     """A hash of the graph and the variables' index (which holds each tensor's checksum)."""
     names = ["saved_model.pb", "saved_model.pbtxt", "tfhub_module.pb",

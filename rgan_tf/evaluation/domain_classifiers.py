@@ -10,10 +10,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rgan_tf import files
 from rgan_tf.data import pipeline
+from rgan_tf.evaluation import classifiers as classifiers_lib
 from rgan_tf.evaluation.classifiers import FEATURES
 from rgan_tf.evaluation.classifiers import INCEPTION_IMAGE_SIZE
 from rgan_tf.evaluation.classifiers import LOGITS
+
+
+#: A saved classifier's record beside its SavedModel: test accuracy, settings, fingerprint.
+CARD = "accuracy.json"
 
 
 class InceptionCompatibleModule(tf.Module):
@@ -54,6 +60,19 @@ def export_classifier(model, path):
         model)
     tf.saved_model.save(module, os.fspath(path), signatures={"default": module.__call__})
     return path
+
+
+def save_with_card(model, record, path):
+    """Exports `model` to `path` (`export_classifier`) and writes `path/accuracy.json`: `record`
+    (test accuracy, settings) plus the weights' `fingerprint` that evaluation records name.
+
+    Returns:
+      The card written.
+    """
+    export_classifier(model, path)
+    card = dict(record, fingerprint=classifiers_lib.fingerprint(path))
+    files.write_json(os.path.join(path, CARD), card)
+    return card
 
 
 def build_standin_inception(image_size=INCEPTION_IMAGE_SIZE, num_classes=1008, feature_dim=2048,

@@ -57,7 +57,7 @@ def classifier_throughput(names=CLASSIFIERS, compile_modes=("off", "on"), batch_
         images = tf.random.stateless_uniform((batch_size,) + shape, [0, 0], -1.0, 1.0)
         count = flops.function_flops(lambda x: model(x, training=False), images)
         for mode in compile_modes:
-            jit = compile_mode_lib.resolve(compile_mode_lib.NAMES[mode], [model]).jit_compile
+            jit = compile_mode_lib.resolve(compile_mode_lib.NAMES[mode]).jit_compile
             run = tf.function(lambda x: model(x, training=False), jit_compile=jit)
             for _ in range(warmup):
                 tf.nest.map_structure(lambda t: t.numpy(), run(images))

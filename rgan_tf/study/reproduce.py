@@ -24,8 +24,11 @@ from rgan_tf import config
 from rgan_tf import files
 from rgan_tf.evaluation import domain_classifiers
 from rgan_tf.evaluation import measures
+from rgan_tf.evaluation import residual_classifier
 from rgan_tf.run import checkpoints as checkpoints_lib
 from rgan_tf.run import layout
+from rgan_tf.study import cifar10
+from rgan_tf.study import cifar10_report
 from rgan_tf.study import plans
 from rgan_tf.study import plots
 from rgan_tf.study import tables
@@ -216,3 +219,95 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     summary["outputs"] = outputs
     files.write_json(os.path.join(output_dir, f"{experiment}_records.json"), records)
     return summary
+
+
+def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifier=None,
+                      shard=None, dry_run=False, log=print):
+    """Runs (or resumes) the CIFAR-10 study (`rgan_tf.study.cifar10`), then writes its outputs
+    from every finished run in `output_dir` (`rgan_tf.study.cifar10_report`).
+
+    Args:
+      scale: "cpu", "gpu10" or "tiny".
+      output_dir: runs go to `<output_dir>/runs/<name>`, the outputs beside them.
+      source: the CIFAR-10 source with train and test splits.
+      classifier: the IS/FID classifier: a folder, "inception" or a TF-Hub handle; None:
+        `<output_dir>/c10net`, trained there when missing (by an unsharded call only: shards
+        would race to train it).
+      shard: `(k, n)`: train and evaluate only every n-th run from the k-th.
+      dry_run: only print the runs and their commands.
+      log: where progress lines go.
+
+    Returns:
+      A dict: `runs`, `trained`, `skipped`, `outputs`.
+    """
+    settings = cifar10.scale_settings(scale)
+    runs = cifar10.study_runs(scale, source, shard)
+    summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
+    if dry_run:
+        for run in runs:
+            state = "done" if output_dir and cifar10.is_done(output_dir, run) else "to run"
+            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
+        return summary
+    if not output_dir:
+        raise ValueError("An output folder is needed to run the study (--output_dir); only a "
+                         "dry run can do without one.")
+    kind, _, path = source.partition(":")
+    if kind == "folder" and not os.path.isdir(path):
+        raise FileNotFoundError(
+            f"No CIFAR-10 copy at {path} (the study's offline source, read from the project's "
+            "root). Pass --source=tfds:cifar10 on a machine with the internet, or the folder of "
+            "your copy (train/ and test/ with class subfolders).")
+    os.makedirs(output_dir, exist_ok=True)
+    if classifier is None:
+        classifier = os.path.join(output_dir, cifar10.CLASSIFIER_DIR)
+        if not os.path.isdir(classifier):
+            _train_study_classifier(classifier, settings, source, shard, log)
+    fingerprint = cifar10.classifier_card(classifier).get("fingerprint")
+    for run in runs:
+        if cifar10.is_done(output_dir, run, fingerprint):
+            summary["skipped"].append(run.name)
+            log(f"[skip] {run.name} (done)")
+            continue
+        log(f"[train] {run.name}")
+        config.run_training(list(run.gin_files), list(run.bindings),
+                            cifar10.run_folder(output_dir, run))
+        log(f"[evaluate] {run.name}")
+        cifar10.evaluate_study_run(run, output_dir, scale, classifier, log)
+        summary["trained"].append(run.name)
+    every = cifar10.study_runs(scale, source)
+    records = [files.read_json(layout.done_file(cifar10.run_folder(output_dir, run)))
+               for run in every if cifar10.is_done(output_dir, run, fingerprint)]
+    grids = {run.variant: cifar10.run_folder(output_dir, run) for run in every
+             if run.seed == 0 and run.variant in ("off", "both")
+             and cifar10.is_done(output_dir, run, fingerprint)}
+    real_path = os.path.join(output_dir, "real_data.json")
+    real = files.read_json(real_path) if os.path.isfile(real_path) else None
+    if records and (real is None
+                    or real.get("classifier") != cifar10.classifiers_identity(classifier)):
+        log("[real data] IS/FID of the real splits with the classifier")
+        real = cifar10.real_data_figures(source, classifier,
+                                         num_samples=settings.num_samples)
+        files.write_json(real_path, real)
+    note = (f"{len(records)} of {len(every)} runs finished. The paper's DCGAN "
+            f"(`{settings.gin_files[0]}`), {settings.steps} generator iterations per run, data "
+            f"`{source}`; every number measured by `rgan_tf.assess.evaluate_run`.")
+    summary["outputs"] = cifar10_report.write_report(records, scale, output_dir, note, grids,
+                                                     real)
+    return summary
+
+
+def _train_study_classifier(path, settings, source, shard, log):
+    """Trains the study's CIFAR-10 classifier into `path` (refused under shards: they would race
+    to train it)."""
+    if shard is not None and shard[1] > 1:
+        raise ValueError(
+            f"No classifier at {path}: train it once before starting shards, e.g. "
+            f"python tools/train_classifier.py --architecture=residual --source={source} "
+            f"--epochs={settings.classifier_epochs} --width={settings.classifier_width} "
+            f"--batch_size={settings.classifier_batch} --output={path}")
+    log(f"Training the CIFAR-10 classifier into {path}")
+    model, record = residual_classifier.train_residual_classifier(
+        source, epochs=settings.classifier_epochs, width=settings.classifier_width,
+        batch_size=settings.classifier_batch, verbose=2)
+    domain_classifiers.save_with_card(model, record, path)
+    log(f"  test accuracy {record['test_accuracy']:.4f} in {record['train_seconds']:.0f} s")
