@@ -72,10 +72,17 @@ def folder_files(path):
     """(files [N], labels [N] int32, class names) of a folder source, in a fixed sorted order.
 
     A split-layout folder lists its train split's files first, then its test split's."""
+    return _listing(path)[:3]
+
+
+def _listing(path):
+    """`folder_files(path)` and {split name: image count} ({} without the split layout), from
+    one walk of the tree."""
     names = split_folders(path)
     if not names:
-        return _plain_folder_files(path)
+        return _plain_folder_files(path) + ({},)
     files, labels, classes = _plain_folder_files(os.path.join(path, names[0]))
+    sizes = {names[0]: len(files)}
     for name in names[1:]:
         more, more_labels, more_classes = _plain_folder_files(os.path.join(path, name))
         if more_classes != classes:
@@ -83,15 +90,10 @@ def folder_files(path):
                 f"folder:{path}: the {name} split's classes ({', '.join(more_classes) or 'none'}) "
                 f"differ from the train split's ({', '.join(classes) or 'none'}); give both the "
                 "same class subfolders.")
+        sizes[name] = len(more)
         files = list(files) + list(more)
         labels = np.concatenate([labels, more_labels])
-    return files, labels, classes
-
-
-def _split_sizes(path):
-    """{split name: image count} of a split-layout folder."""
-    return {name: len(_plain_folder_files(os.path.join(path, name))[0])
-            for name in split_folders(path)}
+    return files, labels, classes, sizes
 
 
 def _plain_folder_files(path):
@@ -163,9 +165,8 @@ def table(path, holdout):
     cached = _DECODED.get(key)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    files, labels, classes = folder_files(path)
+    files, labels, _, sizes_by_split = _listing(path)
     source = f"folder:{path}"
-    sizes_by_split = _split_sizes(path)
     if sizes_by_split:
         if holdout is not None:
             raise ValueError(f"{source} holds its own splits ({', '.join(sizes_by_split)} "

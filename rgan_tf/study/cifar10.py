@@ -16,9 +16,7 @@ A run folder is independent of the others: `shard=(k, n)` takes the runs `k, k +
 machines (or processes) split a study; each writes the tables from every finished run it sees.
 """
 import dataclasses
-import math
 import os
-import shlex
 
 from rgan_tf import assess
 from rgan_tf import files
@@ -103,14 +101,8 @@ class StudyRun:
         return self.variant in ("off", "both")
 
     def command(self, output_dir):
-        parts = ["python", "tools/train.py"] + [f"--gin_file={p}" for p in self.gin_files]
-        parts += [f"--gin_bindings={b}" for b in self.bindings]
-        parts.append(f"--model_dir={run_folder(output_dir, self)}")
-        return " ".join(shlex.quote(part) for part in parts)
-
-
-def run_folder(output_dir, run):
-    return os.path.join(output_dir, "runs", run.name)
+        """The equivalent `tools/train.py` command line."""
+        return plans.train_command(self, output_dir)
 
 
 def study_runs(scale, source=OFFLINE_SOURCE, shard=None):
@@ -181,7 +173,7 @@ def classifier_card(classifier):
 def evaluate_study_run(run, output_dir, scale, classifier, log=print):
     """Measures a trained run and writes its `done.json`; returns the record."""
     settings = scale_settings(scale)
-    folder = run_folder(output_dir, run)
+    folder = plans.run_folder(output_dir, run)
     common = dict(classifier=classifier, batch_size=100, metrics=("is", "fid"), verbose=False,
                   cache_dir=os.path.join(output_dir, "real_stats"), log=lambda message: None)
     final = assess.evaluate_run(model_dir=folder, num_samples=settings.num_samples, **common)
@@ -244,17 +236,13 @@ def real_data_figures(source, classifier, num_samples=10000, batch_size=500):
             "fid_test_vs_train": float(metrics.frechet_distance(test_features, first)),
             "fid_train_halves": float(metrics.frechet_distance(first, second)),
             "num_test": int(len(test_features)), "num_train_each": int(len(first)),
-            "classifier": classifiers_identity(classifier), "source": source}
-
-
-def classifiers_identity(classifier):
-    return classifiers.load_classifier(classifier).identity
+            "classifier": classifiers.load_classifier(classifier).identity, "source": source}
 
 
 def is_done(output_dir, run, fingerprint=None):
     """The run has a `done.json` of this `PROTOCOL`, measured with the classifier of this
     `fingerprint` (when given): a record of another classifier is measured again."""
-    path = layout.done_file(run_folder(output_dir, run))
+    path = layout.done_file(plans.run_folder(output_dir, run))
     if not os.path.isfile(path):
         return False
     record = files.read_json(path)
@@ -325,11 +313,3 @@ def curve_rows(records):
                     [p[metric] for p in by_step[step]])
             rows.append(row)
     return rows
-
-
-def interval_text(mean, half, digits=2, signed=False):
-    if not math.isfinite(mean):
-        return "-"
-    sign = "+" if signed else ""
-    text = f"{mean:{sign}.{digits}f}"
-    return text if not math.isfinite(half) else f"{text} ± {half:.{digits}f}"

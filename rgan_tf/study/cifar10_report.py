@@ -13,6 +13,7 @@ from rgan_tf import files
 from rgan_tf import images as images_lib
 from rgan_tf.study import cifar10
 from rgan_tf.study import paper
+from rgan_tf.study import tables
 
 #: Noise seed of the side-by-side grids (the same noise for both models).
 GRID_SEED = 1234
@@ -108,11 +109,11 @@ def write_report(records, scale, output_dir, note, run_dirs=None, real=None):
         paired = row["variant"] != "off"
         lines.append("| " + " | ".join([
             paper.VARIANT_NAMES[row["variant"]], str(row["n"]),
-            cifar10.interval_text(row["is"], row["is_ci95"]),
-            cifar10.interval_text(row["fid"], row["fid_ci95"], 1),
+            tables.interval_text(row["is"], row["is_ci95"]),
+            tables.interval_text(row["fid"], row["fid_ci95"], 1),
             str(row["pairs"]) if paired else "-",
-            cifar10.interval_text(row["dis"], row["dis_ci95"], signed=True) if paired else "-",
-            cifar10.interval_text(row["dfid"], row["dfid_ci95"], 1, signed=True) if paired
+            tables.interval_text(row["dis"], row["dis_ci95"], signed=True) if paired else "-",
+            tables.interval_text(row["dfid"], row["dfid_ci95"], 1, signed=True) if paired
             else "-", "-" if row["paper_is"] is None else f"{row['paper_is']:.2f}"]) + " |")
     if real:
         lines += ["", f"Real data, same classifier: IS of the test split {real['is_test']:.2f}; "
@@ -134,8 +135,8 @@ def write_report(records, scale, output_dir, note, run_dirs=None, real=None):
         lines += ["", f"## Fig. 3: worst-case noise ({samples} samples per point)", "",
                   "| model | radius | IS | FID |", "|---|---|---|---|"]
         lines += [f"| {paper.VARIANT_NAMES[r['variant']]} | {r['radius']:g} | "
-                  f"{cifar10.interval_text(r['is'], r['is_ci95'])} | "
-                  f"{cifar10.interval_text(r['fid'], r['fid_ci95'], 1)} |" for r in sweep]
+                  f"{tables.interval_text(r['is'], r['is_ci95'])} | "
+                  f"{tables.interval_text(r['fid'], r['fid_ci95'], 1)} |" for r in sweep]
     curve = cifar10.curve_rows(records)
     if curve:
         outputs.append(_csv(os.path.join(output_dir, "cifar10_fig2.csv"), curve,

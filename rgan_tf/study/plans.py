@@ -77,16 +77,21 @@ class Run:
 
     def command(self, output_dir):
         """The equivalent `tools/train.py` command line."""
-        parts = ["python", "tools/train.py"]
-        parts += [f"--gin_file={path}" for path in self.gin_files]
-        parts += [f"--gin_bindings={binding}" for binding in self.bindings]
-        parts.append(f"--model_dir={run_folder(output_dir, self)}")
-        return " ".join(shlex.quote(part) for part in parts)
+        return train_command(self, output_dir)
 
 
 def run_folder(output_dir, run):
     """`<output_dir>/runs/<run name>`."""
     return os.path.join(output_dir, "runs", run.name)
+
+
+def train_command(run, output_dir):
+    """The `tools/train.py` command line of any run with a `name`, `gin_files` and `bindings`."""
+    parts = ["python", "tools/train.py"]
+    parts += [f"--gin_file={path}" for path in run.gin_files]
+    parts += [f"--gin_bindings={binding}" for binding in run.bindings]
+    parts.append(f"--model_dir={run_folder(output_dir, run)}")
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 # Paper scale: the shipped config of each (family, data set). Robust variants add bindings.

@@ -22,6 +22,7 @@ import os
 from rgan_tf import assess
 from rgan_tf import config
 from rgan_tf import files
+from rgan_tf.evaluation import classifiers
 from rgan_tf.evaluation import domain_classifiers
 from rgan_tf.evaluation import measures
 from rgan_tf.evaluation import residual_classifier
@@ -144,6 +145,21 @@ def _note(scale, classifier):
     return note
 
 
+def _log_dry_run(runs, output_dir, is_done_fn, log):
+    """Logs each run's state (done, to run, a gin file missing) and its `tools/train.py` line."""
+    for run in runs:
+        state = "done" if output_dir and is_done_fn(output_dir, run) else "to run"
+        missing = []
+        for path in run.gin_files:
+            try:
+                config.find_config(path)
+            except FileNotFoundError:
+                missing.append(path)
+        if missing:
+            state += f"; {missing[0]} is not in this checkout yet"
+        log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
+
+
 def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_run=False,
               families=None, log=print):
     """Runs (or resumes) every run of `experiment`, then writes its table and figures.
@@ -167,17 +183,7 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
     runs = plans.experiment_runs(experiment, scale, list(seeds), families)
     summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
     if dry_run:
-        for run in runs:
-            state = "done" if output_dir and is_done(output_dir, run) else "to run"
-            missing = []
-            for path in run.gin_files:
-                try:
-                    config.find_config(path)
-                except FileNotFoundError:
-                    missing.append(path)
-            if missing:
-                state += f"; {missing[0]} is not in this checkout yet"
-            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
+        _log_dry_run(runs, output_dir, is_done, log)
         return summary
     if not output_dir:
         raise ValueError("An output folder is needed to run an experiment (--output_dir); only "
@@ -244,9 +250,7 @@ def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifi
     runs = cifar10.study_runs(scale, source, shard)
     summary = {"runs": [r.name for r in runs], "trained": [], "skipped": [], "outputs": []}
     if dry_run:
-        for run in runs:
-            state = "done" if output_dir and cifar10.is_done(output_dir, run) else "to run"
-            log(f"# {run.name} ({state})\n{run.command(output_dir or DRY_RUN_OUTPUT_DIR)}")
+        _log_dry_run(runs, output_dir, cifar10.is_done, log)
         return summary
     if not output_dir:
         raise ValueError("An output folder is needed to run the study (--output_dir); only a "
@@ -270,20 +274,20 @@ def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifi
             continue
         log(f"[train] {run.name}")
         config.run_training(list(run.gin_files), list(run.bindings),
-                            cifar10.run_folder(output_dir, run))
+                            plans.run_folder(output_dir, run))
         log(f"[evaluate] {run.name}")
         cifar10.evaluate_study_run(run, output_dir, scale, classifier, log)
         summary["trained"].append(run.name)
     every = cifar10.study_runs(scale, source)
-    records = [files.read_json(layout.done_file(cifar10.run_folder(output_dir, run)))
+    records = [files.read_json(layout.done_file(plans.run_folder(output_dir, run)))
                for run in every if cifar10.is_done(output_dir, run, fingerprint)]
-    grids = {run.variant: cifar10.run_folder(output_dir, run) for run in every
+    grids = {run.variant: plans.run_folder(output_dir, run) for run in every
              if run.seed == 0 and run.variant in ("off", "both")
              and cifar10.is_done(output_dir, run, fingerprint)}
     real_path = os.path.join(output_dir, "real_data.json")
     real = files.read_json(real_path) if os.path.isfile(real_path) else None
     if records and (real is None
-                    or real.get("classifier") != cifar10.classifiers_identity(classifier)):
+                    or real.get("classifier") != classifiers.load_classifier(classifier).identity):
         log("[real data] IS/FID of the real splits with the classifier")
         real = cifar10.real_data_figures(source, classifier,
                                          num_samples=settings.num_samples)

@@ -24,12 +24,13 @@ def mean_interval(values):
     return float(values.mean()), float(half)
 
 
-def _fmt(mean, half, digits=2):
+def interval_text(mean, half, digits=2, signed=False):
+    """`mean ± half` (`mean` alone when `half` is not finite, "-" when `mean` is not);
+    `signed` writes the sign of a difference."""
     if not np.isfinite(mean):
         return "-"
-    if not np.isfinite(half):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+    text = f"{mean:{'+' if signed else ''}.{digits}f}"
+    return text if not np.isfinite(half) else f"{text} ± {half:.{digits}f}"
 
 
 def _paper(value):
@@ -113,9 +114,9 @@ def write_table(experiment, rows, scale, output_dir, note=""):
     lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         cells = [label(row, f) for f in label_fields] + [str(row["n"])]
-        cells += [_fmt(row["is"], row["is_ci95"]), _fmt(row["fid"], row["fid_ci95"], 1),
-                  _fmt(row["is_worst"], row["is_worst_ci95"]),
-                  _fmt(row["fid_worst"], row["fid_worst_ci95"], 1)]
+        cells += [interval_text(row["is"], row["is_ci95"]), interval_text(row["fid"], row["fid_ci95"], 1),
+                  interval_text(row["is_worst"], row["is_worst_ci95"]),
+                  interval_text(row["fid_worst"], row["fid_worst_ci95"], 1)]
         cells += [_paper(row.get(f)) for f in paper_fields]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Mean ± half-width of the 95% t-interval over seeds (one seed: the value "

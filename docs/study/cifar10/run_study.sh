@@ -14,6 +14,9 @@ if [ ! -d "$OUT/c10net" ]; then
     --epochs=17 --width=0.25 --output="$OUT/c10net" 2>&1 | tee "$OUT/classifier.log"
 fi
 # 2. The 19 runs in two processes (two processes keep two cores busier than one).
+# One TensorFlow thread pool per process: two single-threaded processes share the two cores
+# better than two that each spread over both (closing note of 2026-11-30, second session).
+export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1
 pids=()
 for shard in 0/2 1/2; do
   python tools/reproduce.py --experiment=cifar10 --scale=cpu --output_dir="$OUT" \
