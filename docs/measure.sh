@@ -38,4 +38,14 @@ bench classifiers --classifiers=digits,cifar10,inception --steps=3 --warmup=1
 for config in wgan_gp_resnet sngan_resnet bwgan sngan_cond wgan_gp; do
   bench "c10_$config" --gin_file="gin_configs/cifar10/${config}_rgan.gin" --compile_modes=auto --steps=1 --warmup=1 --repeats=1
 done
+# bfloat16 quality (README "bfloat16"): 300 steps of the default job per precision and seed, then
+# the digits classifier's IS/FID/KID on 5,000 samples. Quality, not time: may run on a busy machine.
+for seed in 0 1; do for precision in float32 mixed_bfloat16; do
+  name="bf16q_${precision}_s$seed"
+  timed "$name" python tools/train.py --model_dir="$OUT/$name" --mixed_precision=$precision \
+    --gin_bindings="train.steps=300" --gin_bindings="train.seed=$seed"
+  python tools/evaluate.py --model_dir="$OUT/$name" --classifier="$OUT/digits32" \
+    --num_samples=5000 --cache_dir="$OUT/cache_bf16q" > "$OUT/${name}_eval.txt" 2>&1
+  echo "$name $(tail -n 1 "$OUT/$name/metrics.jsonl")" >> "$OUT/all.txt"
+done; done
 echo "== $(date +%T) done" >> "$OUT/all.txt"

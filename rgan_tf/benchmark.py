@@ -7,8 +7,8 @@ and to a plain Keras step on the same networks, all in one process.
   baseline  `RobustGAN(robust='off')`;
   robust    the config's robust mode ("both" for a baseline config).
 It feeds them random images of the model's shape (nothing is downloaded; or, with `data="real"`,
-the config's data set as training reads it), warms each up
-(compilation), then times `steps` train steps per line and round, alternating the lines for
+the config's data set as training reads it), warms each up once all
+are built (tracing, compilation) and runs one untimed round of all, then times `steps` train steps per line and round, alternating the lines for
 `repeats` rounds, and reports the median. A "step" is one generator iteration with its
 `d_steps` critic updates, on `batch_size * d_steps` real images. A round is timed from the start
 of its first step to the end of its last, without `fit`'s setup and teardown. The cost floor
@@ -138,7 +138,8 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
       gin_files: gin config files (parsed strictly, as the launchers do).
       gin_bindings: extra gin bindings.
       steps: timed train steps per line and round.
-      warmup: untimed steps per line first (compilation).
+      warmup: untimed steps per line, twice: once each after all lines are built (tracing,
+        compilation), then once more in a round of all lines.
       repeats: timed rounds; each line's step time is the median over rounds.
       strategy: `tf.distribute` strategy name (`rgan_tf.distribute.STRATEGIES`).
       batch_size: real images per critic update (global); None: `train.batch_size` or 64.
@@ -200,17 +201,26 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
                     model, batch_size * model.d_steps)
                 if count_flops and variant not in flop_counts:
                     flop_counts[variant] = step_flops(model, next(iter(batches)))
-                machine.gpu_peak_mb(reset=True)
-                if warmup:
-                    model.fit(batches, epochs=1, steps_per_epoch=warmup, verbose=0)
                 requested = getattr(getattr(model, "compile_mode", None), "requested",
                                     baseline.compile_mode.requested)
                 lines.append(dict(variant=variant, compile_mode=mode,
                                   requested_jit_compile=requested,
                                   jit_compile=bool(model.jit_compile),
                                   precision=precision or config_precision,
-                                  model=model, data=batches, times=[], cpu_times=[],
-                                  gpu_peak=machine.gpu_peak_mb()))
+                                  model=model, data=batches, times=[], cpu_times=[]))
+
+    # Warm-up once every line is built, then one untimed round of all: a line's first round
+    # after another line had been built and traced ran up to a third slower than its later
+    # rounds (2026-11-30, `step_ms_rounds` of multi-line runs), which made single-round lines
+    # depend on their position.
+    for line in lines:
+        machine.gpu_peak_mb(reset=True)
+        if warmup:
+            line["model"].fit(line["data"], epochs=1, steps_per_epoch=warmup, verbose=0)
+        line["gpu_peak"] = machine.gpu_peak_mb()
+    if warmup:
+        for line in lines:
+            _time_steps(line["model"], line["data"], warmup)
 
     for _ in range(repeats):
         for line in lines:

@@ -40,6 +40,22 @@ def test_run_times_the_baseline_and_the_configs_robust_mode():
     assert "baseline" in table and "robust" in table and "ratio robust/baseline" in table
 
 
+def test_every_line_is_built_and_warmed_up_before_the_first_timed_round(monkeypatch):
+    # A line's first round after another line was built and traced ran slower than its later
+    # rounds; so all lines are built first, then warmed up, then run one untimed round.
+    events = []
+    build, time_steps = benchmark.training.build_model, benchmark._time_steps
+    monkeypatch.setattr(benchmark.training, "build_model",
+                        lambda *a, **k: events.append("build") or build(*a, **k))
+    monkeypatch.setattr(benchmark, "_time_steps",
+                        lambda model, data, steps: events.append(("round", steps)) or
+                        time_steps(model, data, steps))
+    result = benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY,
+                           steps=2, warmup=1, repeats=2, batch_size=4, count_flops=False)
+    assert events == ["build", "build"] + [("round", 1)] * 2 + [("round", 2)] * 4
+    assert [len(line["step_ms_rounds"]) for line in result["lines"]] == [2, 2]
+
+
 def test_a_baseline_config_is_compared_with_robust_both_under_its_bindings():
     result = benchmark.run([repo_path("gin_configs/digits/dcgan.gin")],
                            TINY + ["build_model.jit_compile = False", "RobustGAN.d_steps = 2"],

@@ -41,7 +41,8 @@ def define_flags():
                       "--steps batches.")
     flags.DEFINE_bool("flops", True, "Count each step's FLOPs and measure the matmul peak.")
     flags.DEFINE_integer("steps", 20, "Timed train steps per variant and round.")
-    flags.DEFINE_integer("warmup", 3, "Untimed train steps per variant first (XLA compilation).")
+    flags.DEFINE_integer("warmup", 3, "Untimed train steps per variant, twice: after all are built "
+                         "(tracing, XLA compilation), then in one round of all variants.")
     flags.DEFINE_integer("repeats", 3, "Timed rounds, alternating the variants; the median is "
                          "kept.")
     flags.DEFINE_enum("strategy", "default", common.STRATEGIES, "tf.distribute strategy.")
