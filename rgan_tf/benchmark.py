@@ -7,12 +7,13 @@ and to a plain Keras step on the same networks, all in one process.
   baseline  `RobustGAN(robust='off')`;
   robust    the config's robust mode ("both" for a baseline config).
 It feeds them random images of the model's shape (nothing is downloaded; or, with `data="real"`,
-the config's data set as training reads it), warms each up once all
-are built (tracing, compilation) and runs one untimed round of all, then times `steps` train steps per line and round, alternating the lines for
-`repeats` rounds, and reports the median. A "step" is one generator iteration with its
-`d_steps` critic updates, on `batch_size * d_steps` real images. A round is timed from the start
-of its first step to the end of its last, without `fit`'s setup and teardown. The cost floor
-of RGAN (`docs/method.md`) is one extra forward and backward pass over each perturbed input.
+the config's data set as training reads it), warms each up once all are built (tracing,
+compilation) and runs one untimed round of all, then times `steps` train steps per line and
+round, alternating the lines for `repeats` rounds, and reports the median. A "step" is one
+generator iteration with its `d_steps` critic updates, on `batch_size * d_steps` real images. A
+round is timed from the start of its first step to the end of its last, without `fit`'s setup
+and teardown. The cost floor of RGAN (`docs/method.md`) is one extra forward and backward pass
+over each perturbed input.
 
 Each line also gets the FLOPs of its step, counted from the traced step's graph
 (`rgan_tf.flops`: matmuls and convolutions, forward and backward), its achieved GFLOP/s, and

@@ -114,7 +114,8 @@ def write_table(experiment, rows, scale, output_dir, note=""):
     lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         cells = [label(row, f) for f in label_fields] + [str(row["n"])]
-        cells += [interval_text(row["is"], row["is_ci95"]), interval_text(row["fid"], row["fid_ci95"], 1),
+        cells += [interval_text(row["is"], row["is_ci95"]),
+                  interval_text(row["fid"], row["fid_ci95"], 1),
                   interval_text(row["is_worst"], row["is_worst_ci95"]),
                   interval_text(row["fid_worst"], row["fid_worst_ci95"], 1)]
         cells += [_paper(row.get(f)) for f in paper_fields]
