@@ -7,7 +7,8 @@ and to a plain Keras step on the same networks, all in one process.
   baseline  `RobustGAN(robust='off')`;
   robust    the config's robust mode ("both" for a baseline config).
 It feeds them random images of the model's shape (nothing is downloaded; or, with `data="real"`,
-the config's data set as training reads it), warms each up once all are built (tracing,
+the config's data set as training reads it; `data=("random", "real")` builds a line of each, so
+that the input pipeline's cost is read within one process), warms each up once all are built (tracing,
 compilation) and runs one untimed round of all, then times `steps` train steps per line and
 round, alternating the lines for `repeats` rounds, and reports the median. A "step" is one
 generator iteration with its `d_steps` critic updates, on `batch_size * d_steps` real images. A
@@ -22,6 +23,7 @@ process. Wall time and the process's CPU time are both reported, with the load a
 machine shared with other work neither is the machine's speed (CPU time is the steadier of the
 two, but TensorFlow's thread pools also burn CPU time waiting when the cores are oversubscribed).
 """
+import itertools
 import os
 import statistics
 import time
@@ -43,6 +45,7 @@ TARGET_RATIO = 2.0
 # Other processes busier than this share of the cores make the printed times not the machine's.
 BUSY_SHARE = 0.1
 VARIANTS = ("plain", "baseline", "robust")
+DATA_KINDS = ("random", "real")
 COMPILE_MODES = compile_mode_lib.NAMES
 
 
@@ -149,14 +152,15 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
       variants: any of "plain", "baseline", "robust" (see the module docstring).
       count_flops: count each step's FLOPs and measure the matmul peak.
       peak_seconds: how long the matmul peak is measured, per dtype.
-      data: "random" (one constant batch of random images) or "real" (the config's data set,
-        read as training reads it: shows what the input pipeline costs a step).
+      data: "random" (one constant batch of random images), "real" (the config's data set,
+        read as training reads it: shows what the input pipeline costs a step), or a sequence
+        of both (a line of each per variant, timed alternately).
 
     Returns:
-      A dict: `lines` (one dict per variant, compile mode and precision: `step_ms`, `cpu_ms`,
+      A dict: `lines` (one dict per variant, compile mode, precision and data: `step_ms`, `cpu_ms`,
       `images_per_sec`, `jit_compile`, `gflop`, `gflops`, `gflops_cpu`, `peak_share`, ...),
       the matmul peaks, the load average before and after, the device, the settings; and, for
-      the first compile mode and precision, the summary keys `baseline_step_ms`,
+      the first compile mode, precision and data, the summary keys `baseline_step_ms`,
       `robust_step_ms`, `ratio`, `ratio_cpu`, `baseline_images_per_sec`, `xla`, ...
     """
     for name, value in (("steps", steps), ("warmup", warmup), ("repeats", repeats)):
@@ -169,10 +173,12 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
     for variant in variants:
         if variant not in VARIANTS:
             raise ValueError(f"Unknown variant {variant!r}; choose from {VARIANTS}.")
-    if data not in ("random", "real"):
-        raise ValueError(f"data must be 'random' or 'real', got {data!r}.")
-    if not compile_modes or not variants or not precisions:
-        raise ValueError("Name at least one compile mode, variant and precision.")
+    datas = (data,) if isinstance(data, str) else tuple(data)
+    for kind in datas:
+        if kind not in DATA_KINDS:
+            raise ValueError(f"data must be 'random' or 'real' (or both), got {kind!r}.")
+    if not compile_modes or not variants or not precisions or not datas:
+        raise ValueError("Name at least one compile mode, variant, precision and data kind.")
     load_before, cpu_before = os.getloadavg(), machine.cpu_seconds_snapshot()
     config.parse_gin(gin_files, gin_bindings)
     robust_mode = _robust_mode()
@@ -184,31 +190,30 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
     strategy = distribute.make_strategy(strategy)
 
     lines, flop_counts = [], {}
-    for precision in precisions:
-        for mode in compile_modes:
-            baseline = None
-            for variant in ("baseline",) + tuple(v for v in variants if v != "baseline"):
-                _parse_gin(gin_files, gin_bindings, variant, robust_mode, mode, precision)
-                keras.utils.set_random_seed(0)
-                with strategy.scope():
-                    model = training.build_model()
-                    if variant == "baseline":
-                        baseline = model
-                    elif variant == "plain":
-                        model = plain_gan.from_robust_gan(baseline, baseline.jit_compile)
-                if variant not in variants:
-                    continue
-                batches = (_random_images if data == "random" else _real_images)(
-                    model, batch_size * model.d_steps)
-                if count_flops and variant not in flop_counts:
-                    flop_counts[variant] = step_flops(model, next(iter(batches)))
-                requested = getattr(getattr(model, "compile_mode", None), "requested",
-                                    baseline.compile_mode.requested)
-                lines.append(dict(variant=variant, compile_mode=mode,
-                                  requested_jit_compile=requested,
-                                  jit_compile=bool(model.jit_compile),
-                                  precision=precision or config_precision,
-                                  model=model, data=batches, times=[], cpu_times=[]))
+    for kind, precision, mode in itertools.product(datas, precisions, compile_modes):
+        baseline = None
+        for variant in ("baseline",) + tuple(v for v in variants if v != "baseline"):
+            _parse_gin(gin_files, gin_bindings, variant, robust_mode, mode, precision)
+            keras.utils.set_random_seed(0)
+            with strategy.scope():
+                model = training.build_model()
+                if variant == "baseline":
+                    baseline = model
+                elif variant == "plain":
+                    model = plain_gan.from_robust_gan(baseline, baseline.jit_compile)
+            if variant not in variants:
+                continue
+            batches = (_random_images if kind == "random" else _real_images)(
+                model, batch_size * model.d_steps)
+            if count_flops and variant not in flop_counts:
+                flop_counts[variant] = step_flops(model, next(iter(batches)))
+            requested = getattr(getattr(model, "compile_mode", None), "requested",
+                                baseline.compile_mode.requested)
+            lines.append(dict(variant=variant, compile_mode=mode,
+                              requested_jit_compile=requested,
+                              jit_compile=bool(model.jit_compile),
+                              precision=precision or config_precision, data_kind=kind,
+                              model=model, data=batches, times=[], cpu_times=[]))
 
     # Warm-up once every line is built, then one untimed round of all: a line's first round
     # after another line had been built and traced ran up to a third slower than its later
@@ -247,7 +252,7 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
     result = dict(lines=results)
     first = {line["variant"]: line for line in results
              if line["compile_mode"] == compile_modes[0]
-             and line["precision"] == results[0]["precision"]}
+             and line["precision"] == results[0]["precision"] and line["data"] == datas[0]}
     for name, line in first.items():
         for key in ("step_ms", "cpu_ms", "images_per_sec", "jit_compile", "gpu_peak_memory_mb",
                     "step_ms_rounds", "gflop", "gflops", "peak_share"):
@@ -272,7 +277,7 @@ def run(gin_files, gin_bindings, steps=20, warmup=3, repeats=3, strategy="defaul
         strategy=type(strategy).__name__,
         replicas=strategy.num_replicas_in_sync,
         mixed_precision=results[0]["precision"],
-        data=data,
+        data=datas[0] if len(datas) == 1 else list(datas),
         compile_modes=list(compile_modes),
         batch_size=batch_size,
         d_steps=lines[0]["model"].d_steps,
@@ -291,7 +296,7 @@ def _line_result(line, batch_size, flop_counts, peaks):
     out = dict(
         variant=line["variant"], compile_mode=line["compile_mode"],
         requested_jit_compile=line["requested_jit_compile"], jit_compile=line["jit_compile"],
-        precision=line["precision"],
+        precision=line["precision"], data=line["data_kind"],
         step_ms=round(1000 * seconds, 2), cpu_ms=round(1000 * cpu_seconds, 2),
         step_ms_rounds=[round(1000 * t, 2) for t in line["times"]],
         images_per_sec=round(batch_size * model.d_steps / seconds, 1),
@@ -313,18 +318,22 @@ def _line_result(line, batch_size, flop_counts, peaks):
 
 def table(result):
     """A human-readable summary of `run`'s result, one row per line."""
-    header = (f"{'step':<10}{'XLA':<10}{'precision':<16}{'wall ms':>10}{'CPU ms':>10}"
+    several_data = not isinstance(result.get("data", "random"), str)
+    labels = [line["variant"] + (f" {line['data']}" if several_data else "")
+              for line in result["lines"]]
+    width = max([10] + [len(label) + 1 for label in labels])
+    header = (f"{'step':<{width}}{'XLA':<10}{'precision':<16}{'wall ms':>10}{'CPU ms':>10}"
               f"{'images/s':>10}{'GFLOP':>8}{'GFLOP/s':>9}{'%peak':>7}{'%peak CPU':>10}"
               f"{'GPU MB':>8}")
     rows = [header, "-" * len(header)]
-    for line in result["lines"]:
+    for label, line in zip(labels, result["lines"]):
         requested = {"auto": "auto", True: "on", False: "off"}[line["requested_jit_compile"]]
         xla = f"{requested}:{'on' if line['jit_compile'] else 'off'}"
         share = line.get("peak_share")
         share_cpu = line.get("peak_share_cpu")
         gpu = line["gpu_peak_memory_mb"]
         rows.append(
-            f"{line['variant']:<10}{xla:<10}{line['precision']:<16}{line['step_ms']:>10.1f}"
+            f"{label:<{width}}{xla:<10}{line['precision']:<16}{line['step_ms']:>10.1f}"
             f"{line['cpu_ms']:>10.1f}{line['images_per_sec']:>10.1f}"
             f"{line.get('gflop', float('nan')):>8.2f}{line.get('gflops', float('nan')):>9.1f}"
             f"{'-' if share is None else f'{100 * share:.0f}%':>7}"
@@ -341,11 +350,13 @@ def table(result):
     for dtype, peak in result["matmul_peak"].items():
         rows.append(f"matmul peak ({dtype}, 2048^2): {peak['gflops']:.0f} GFLOP/s wall, "
                     f"{peak['gflops_cpu']:.0f} GFLOP per CPU second")
+    data_kinds = result.get("data", "random")
+    data_kinds = data_kinds if isinstance(data_kinds, str) else ",".join(data_kinds)
     load = result["load_average_before"][0], result["load_average_after"][0]
     others = result.get("other_processes_cpu_share")
     busy = max(load) > 0.5 * result["cores"] if others is None else others > BUSY_SHARE
     rows.append(f"device: {result['device']}; strategy {result['strategy']} x"
-                f"{result['replicas']}; {result.get('data', 'random')} data; batch "
+                f"{result['replicas']}; {data_kinds} data; batch "
                 f"{result['batch_size']} x d_steps "
                 f"{result['d_steps']}; oneDNN {result['onednn']}; CPU bfloat16 "
                 f"{','.join(result['cpu_bf16']) or 'none'}; peak RSS "

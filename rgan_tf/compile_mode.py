@@ -4,9 +4,9 @@ XLA is not uniformly faster. Measured on this project's 2-core CPU with TensorFl
 kernels (README, "Compile mode"; `tools/benchmark.py --compile_modes=on,off`), the baseline step
 of every CIFAR-10, CelebA and digits config timed both ways is faster without XLA: the DCGANs
 and WGAN-GP CNNs 4-10x, SN-DCGAN 1.4x, the ResNets 1.1-1.5x. On STL-10's 48-pixel WGAN-GP,
-ResNets and BWGAN XLA was 0-8% faster, within the spread of those timings. An earlier rule kept
-XLA on for CPU models without 5x5 kernels over 4x4 maps (DCGAN's); the ResNet and SN-DCGAN
-timings refuted it, so on CPU "auto" is simply off.
+ResNets and BWGAN the two modes were within 4% of each other in alternating rounds, off the
+faster on the WGAN-GP. An earlier rule kept XLA on for CPU models without 5x5 kernels over 4x4
+maps (DCGAN's); the ResNet and SN-DCGAN timings refuted it, so on CPU "auto" is simply off.
 
 `resolve("auto")`:
   - several replicas on CPUs/GPUs: XLA off (`rgan_tf.distribute.xla_supported`);

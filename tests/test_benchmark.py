@@ -108,6 +108,25 @@ def test_real_data_is_read_as_training_reads_it(monkeypatch):
         benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")], TINY, data="fake")
 
 
+def test_random_and_real_data_are_lines_of_one_run_and_the_summary_reads_the_first(monkeypatch):
+    reads = []
+    real_dataset = benchmark.data_lib.dataset
+    monkeypatch.setattr(benchmark.data_lib, "dataset",
+                        lambda **kwargs: reads.append(kwargs) or real_dataset(**kwargs))
+    result = benchmark.run([repo_path("gin_configs/digits/dcgan_rgan.gin")],
+                           TINY + ["dataset.image_size = 8"], steps=2, warmup=0, repeats=2,
+                           batch_size=4, count_flops=False, data=("random", "real"))
+    assert [(line["variant"], line["data"]) for line in result["lines"]] == [
+        ("baseline", "random"), ("robust", "random"), ("baseline", "real"), ("robust", "real")]
+    assert all(len(line["step_ms_rounds"]) == 2 for line in result["lines"])
+    assert len(reads) == 2  # only the real lines read the data set
+    assert result["data"] == ["random", "real"]
+    assert result["baseline_step_ms"] == result["lines"][0]["step_ms"]
+    assert result["robust_step_ms"] == result["lines"][1]["step_ms"]
+    text = benchmark.table(result)
+    assert "baseline random" in text and "robust real" in text and "random,real data" in text
+
+
 def test_matmul_peak_counts_two_flops_per_multiply_add():
     wall, cpu = benchmark.matmul_peak(size=256, seconds=0.2)
     assert 0.1 < wall < 1e5 and cpu >= wall / 64

@@ -8,12 +8,14 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 from scipy import stats
 
 from rgan_tf import config
 from rgan_tf import files
 from rgan_tf import training
+from rgan_tf.evaluation import classifiers
 from rgan_tf.study import cifar10
 from rgan_tf.study import cifar10_report
 from rgan_tf.study import reproduce
@@ -132,6 +134,12 @@ def test_launcher_checks(tmp_path):
     assert not os.path.exists(tmp_path / "out")
     wrong = _run_tool("--experiment=table3", "--scale=cpu", "--dry_run")
     assert wrong.returncode != 0 and "is a scale of the cifar10 experiment" in wrong.stderr
+    early = _run_tool("--experiment=cifar10", "--scale=cpu", f"--output_dir={tmp_path}/out",
+                      f"--source=folder:{tmp_path}", "--report_only")
+    assert early.returncode != 0 and "nothing to report" in early.stderr
+    assert not os.path.exists(tmp_path / "out" / "c10net")  # no classifier trained for it
+    other = _run_tool("--experiment=table3", "--dry_run", "--report_only")
+    assert other.returncode != 0 and "flag of the cifar10 experiment" in other.stderr
     dry = _run_tool("--experiment=cifar10", "--scale=cpu", "--dry_run", "--shard=0/2")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.count("python tools/train.py") == 10
@@ -156,6 +164,24 @@ def test_shard_without_classifier_is_refused(tmp_path):
     with pytest.raises(ValueError, match="train it once before starting shards"):
         reproduce.reproduce_cifar10("tiny", str(tmp_path / "out"), source=source, shard=(0, 2),
                                     log=lambda m: None)
+
+
+def test_real_data_is_of_a_class_ordered_folder_sees_every_class(tmp_path):
+    # A classifier that is certain of each image's class (the tiny folder's classes are dark
+    # and bright): on two balanced classes its IS is 2. Read in folder order, each of IS's ten
+    # contiguous splits would hold one class and score 1.
+    source = _tiny_cifar(tmp_path / "data", per_class=200)
+
+    def oracle(images):
+        bright = tf.reduce_mean(images, axis=[1, 2, 3])
+        logits = tf.stack([-50.0 * bright, 50.0 * bright], axis=1)
+        return logits, tf.stack([bright, bright ** 2], axis=1)
+
+    certain = classifiers.Classifier(oracle, "oracle", image_size=32, fingerprint="test")
+    real = cifar10.real_data_figures(source, certain, num_samples=100, batch_size=50)
+    assert real["num_test"] == 200 and real["num_train_each"] == 100
+    assert real["is_test"] == pytest.approx(2.0, abs=0.1)  # splits of 20 images: near 50:50
+    assert real["version"] == cifar10.REAL_DATA_VERSION
 
 
 @pytest.mark.slow
@@ -189,3 +215,18 @@ def test_tiny_study_end_to_end_resumes_and_pairs(tmp_path):
     again = reproduce.reproduce_cifar10("tiny", output, source=source, log=lines.append)
     assert again["trained"] == [] and len(again["skipped"]) == len(runs)
     assert not any(line.startswith("[real data]") for line in lines)  # reused
+    stale = dict(real, version=cifar10.REAL_DATA_VERSION - 1)  # an older protocol's figures
+    files.write_json(os.path.join(output, "real_data.json"), stale)
+    lines.clear()
+    reproduce.reproduce_cifar10("tiny", output, source=source, log=lines.append)
+    assert any(line.startswith("[real data]") for line in lines)  # measured again
+    assert files.read_json(os.path.join(output, "real_data.json"))["version"] == (
+        cifar10.REAL_DATA_VERSION)
+    # --report_only rewrites the outputs from the finished runs and trains nothing.
+    os.remove(os.path.join(output, "cifar10_records.json"))
+    lines.clear()
+    report = reproduce.reproduce_cifar10("tiny", output, source=source, report_only=True,
+                                         log=lines.append)
+    assert report["trained"] == [] and report["skipped"] == []
+    assert not any(line.startswith(("[train]", "[evaluate]")) for line in lines)
+    assert len(files.read_json(os.path.join(output, "cifar10_records.json"))) == len(runs)

@@ -8,6 +8,7 @@ interrupted and finished runs are skipped.
         --dry_run
     rgan-reproduce --experiment=fig3 --scale=small --dry_run   # list the runs
     rgan-reproduce --experiment=cifar10 --scale=cpu --output_dir=study_c10 --shard=0/2
+    rgan-reproduce --experiment=cifar10 --scale=cpu --output_dir=study_c10 --report_only
 """
 from absl import flags
 
@@ -43,6 +44,9 @@ def define_flags():
     flags.DEFINE_list("families", None, "table1/table3/figures: only these baseline families "
                       f"(table3: of {', '.join(plans.TABLE3_FAMILIES)}).")
     flags.DEFINE_boolean("dry_run", False, "Print the runs and their commands; train nothing.")
+    flags.DEFINE_boolean("report_only", False, "cifar10: write the tables and figures from the "
+                         "runs finished so far; train and evaluate nothing (e.g. while shards "
+                         "run).")
     flags.mark_flags_as_required(["experiment"])
 
 
@@ -53,8 +57,11 @@ def main(argv):
             summary = reproduce.reproduce_cifar10(
                 FLAGS.scale or "cpu", FLAGS.output_dir, source=FLAGS.source,
                 classifier=FLAGS.classifier, dry_run=FLAGS.dry_run,
+                report_only=FLAGS.report_only,
                 shard=cifar10.parse_shard(FLAGS.shard) if FLAGS.shard else None)
         else:
+            if FLAGS.report_only:
+                raise ValueError("--report_only is a flag of the cifar10 experiment.")
             if FLAGS.scale not in (None,) + plans.SCALES:
                 raise ValueError(f"--scale={FLAGS.scale} is a scale of the cifar10 experiment; "
                                  f"{FLAGS.experiment} has {', '.join(plans.SCALES)}.")

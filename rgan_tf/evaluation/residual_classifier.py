@@ -96,7 +96,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
                 "warmup_fraction": self.warmup_steps / max(1, self.total_steps)}
 
 
-def train_residual_classifier(source, epochs=17, batch_size=512, width=0.25, learning_rate=0.4,
+def train_residual_classifier(source, epochs=16, batch_size=512, width=0.25, learning_rate=0.4,
                               weight_decay=5e-3, label_smoothing=0.1, seed=0, verbose=1,
                               **data_kwargs):
     """Trains `residual_classifier` on the train split of a labelled 32x32 source.

@@ -228,7 +228,7 @@ def reproduce(experiment, scale, output_dir, seeds=(0,), classifier=None, dry_ru
 
 
 def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifier=None,
-                      shard=None, dry_run=False, log=print):
+                      shard=None, dry_run=False, report_only=False, log=print):
     """Runs (or resumes) the CIFAR-10 study (`rgan_tf.study.cifar10`), then writes its outputs
     from every finished run in `output_dir` (`rgan_tf.study.cifar10_report`).
 
@@ -241,6 +241,8 @@ def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifi
         would race to train it).
       shard: `(k, n)`: train and evaluate only every n-th run from the k-th.
       dry_run: only print the runs and their commands.
+      report_only: train and evaluate nothing: write the outputs from the runs finished so far
+        (e.g. while shards run elsewhere); needs the classifier.
       log: where progress lines go.
 
     Returns:
@@ -265,9 +267,12 @@ def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifi
     if classifier is None:
         classifier = os.path.join(output_dir, cifar10.CLASSIFIER_DIR)
         if not os.path.isdir(classifier):
+            if report_only:
+                raise ValueError(f"No classifier at {classifier}: nothing of this study has been "
+                                 "measured yet, so there is nothing to report.")
             _train_study_classifier(classifier, settings, source, shard, log)
     fingerprint = cifar10.classifier_card(classifier).get("fingerprint")
-    for run in runs:
+    for run in () if report_only else runs:
         if cifar10.is_done(output_dir, run, fingerprint):
             summary["skipped"].append(run.name)
             log(f"[skip] {run.name} (done)")
@@ -286,7 +291,7 @@ def reproduce_cifar10(scale, output_dir, source=cifar10.OFFLINE_SOURCE, classifi
              and cifar10.is_done(output_dir, run, fingerprint)}
     real_path = os.path.join(output_dir, "real_data.json")
     real = files.read_json(real_path) if os.path.isfile(real_path) else None
-    if records and (real is None
+    if records and (real is None or real.get("version") != cifar10.REAL_DATA_VERSION
                     or real.get("classifier") != classifiers.load_classifier(classifier).identity):
         log("[real data] IS/FID of the real splits with the classifier")
         real = cifar10.real_data_figures(source, classifier,

@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 # 1. The CIFAR-10 classifier (c10net), alone on the machine: its time is part of the record.
 if [ ! -d "$OUT/c10net" ]; then
   /usr/bin/time -v python tools/train_classifier.py --architecture=residual --source=$SOURCE \
-    --epochs=17 --width=0.25 --output="$OUT/c10net" 2>&1 | tee "$OUT/classifier.log"
+    --epochs=16 --width=0.25 --output="$OUT/c10net" 2>&1 | tee "$OUT/classifier.log"
 fi
 # 2. The 19 runs in two processes (two processes keep two cores busier than one).
 # One TensorFlow thread pool per process: two single-threaded processes share the two cores
