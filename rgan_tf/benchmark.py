@@ -8,9 +8,9 @@ and to a plain Keras step on the same networks, all in one process.
   robust    the config's robust mode ("both" for a baseline config).
 It feeds them random images of the model's shape (nothing is downloaded; or, with `data="real"`,
 the config's data set as training reads it; `data=("random", "real")` builds a line of each, so
-that the input pipeline's cost is read within one process), warms each up once all are built (tracing,
-compilation) and runs one untimed round of all, then times `steps` train steps per line and
-round, alternating the lines for `repeats` rounds, and reports the median. A "step" is one
+that the input pipeline's cost is read within one process), warms each up once all are built
+(tracing, compilation) and runs one untimed round of all, then times `steps` train steps per
+line and round, alternating the lines for `repeats` rounds, and reports the median. A "step" is one
 generator iteration with its `d_steps` critic updates, on `batch_size * d_steps` real images. A
 round is timed from the start of its first step to the end of its last, without `fit`'s setup
 and teardown. The cost floor of RGAN (`docs/method.md`) is one extra forward and backward pass
@@ -318,7 +318,9 @@ def _line_result(line, batch_size, flop_counts, peaks):
 
 def table(result):
     """A human-readable summary of `run`'s result, one row per line."""
-    several_data = not isinstance(result.get("data", "random"), str)
+    data_kinds = result.get("data", "random")
+    several_data = not isinstance(data_kinds, str)
+    data_kinds = ",".join(data_kinds) if several_data else data_kinds
     labels = [line["variant"] + (f" {line['data']}" if several_data else "")
               for line in result["lines"]]
     width = max([10] + [len(label) + 1 for label in labels])
@@ -350,8 +352,6 @@ def table(result):
     for dtype, peak in result["matmul_peak"].items():
         rows.append(f"matmul peak ({dtype}, 2048^2): {peak['gflops']:.0f} GFLOP/s wall, "
                     f"{peak['gflops_cpu']:.0f} GFLOP per CPU second")
-    data_kinds = result.get("data", "random")
-    data_kinds = data_kinds if isinstance(data_kinds, str) else ",".join(data_kinds)
     load = result["load_average_before"][0], result["load_average_after"][0]
     others = result.get("other_processes_cpu_share")
     busy = max(load) > 0.5 * result["cores"] if others is None else others > BUSY_SHARE

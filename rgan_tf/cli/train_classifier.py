@@ -32,7 +32,8 @@ def define_flags():
     flags.DEFINE_integer("image_size", None, "Image size; default the source's own.")
     flags.DEFINE_integer("steps", 1000, "small: training steps (batches); ignored when --epochs "
                          "is given.")
-    flags.DEFINE_integer("epochs", None, "Passes over the train split (residual: default 16).")
+    flags.DEFINE_integer("epochs", None, "Passes over the train split (residual: default "
+                         f"{residual_classifier.DEFAULT_EPOCHS}).")
     flags.DEFINE_integer("batch_size", None, "Images per step (default: small 64, residual 512).")
     flags.DEFINE_float("width", 0.25, "residual: width multiplier of the (64, 128, 256, 512) "
                        "stages.")
@@ -49,7 +50,8 @@ def main(argv):
             tf.config.experimental.enable_op_determinism()
             data = {"image_size": FLAGS.image_size} if FLAGS.image_size else {}
             model, record = residual_classifier.train_residual_classifier(
-                FLAGS.source, epochs=FLAGS.epochs or 16, batch_size=FLAGS.batch_size or 512,
+                FLAGS.source, epochs=FLAGS.epochs or residual_classifier.DEFAULT_EPOCHS,
+                batch_size=FLAGS.batch_size or 512,
                 width=FLAGS.width, seed=FLAGS.seed, **data)
         else:
             model, accuracy = domain_classifiers.train_domain_classifier(
