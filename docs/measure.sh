@@ -13,18 +13,23 @@ timed() { name=$1; shift; echo "== $(date +%T) $name: $*" >> "$OUT/all.txt"
   /usr/bin/time -v "$@" > "$OUT/$name.txt" 2>&1
   grep -E "Elapsed|Maximum resident|User time|System time" "$OUT/$name.txt" >> "$OUT/all.txt"; }
 
-# Evaluation (docs/evaluation.md): a classifier, the default job, evaluations with empty caches.
+# Evaluation (docs/evaluation.md): a classifier, the 32-pixel digits job, evaluations with empty
+# caches.
 timed classifier python tools/train_classifier.py --source=digits --image_size=32 --epochs=40 \
   --output="$OUT/digits32"
-timed default_job python tools/train.py --model_dir="$OUT/default_job"
+timed digits32_job python tools/train.py --gin_file=gin_configs/digits/dcgan_rgan.gin \
+  --model_dir="$OUT/digits32_job"
 for args in "eval5k --num_samples=5000" "eval5k_robust --num_samples=5000 --robustness --radii=0.5" \
             "eval10k --num_samples=10000" "eval50k --num_samples=50000" \
             "eval2k_full --num_samples=2000 --robustness --radii=0.01,0.5 --generalization"; do
   set -- $args; name=$1; shift
-  timed "$name" python tools/evaluate.py --model_dir="$OUT/default_job" \
+  timed "$name" python tools/evaluate.py --model_dir="$OUT/digits32_job" \
     --classifier="$OUT/digits32" --cache_dir="$OUT/cache_$name" "$@"
 done
-cp "$OUT/default_job/metrics.jsonl" "$OUT/default_job_metrics.jsonl"
+cp "$OUT/digits32_job/metrics.jsonl" "$OUT/digits32_job_metrics.jsonl"
+# The default job (README "Small models"): its bare step, then the whole job.
+bench digits16_dcgan --gin_file=gin_configs/digits/dcgan16_rgan.gin --variants=plain,baseline,robust --compile_modes=auto,on,off --steps=20
+timed default_job python tools/train.py --model_dir="$OUT/default_job"
 
 # Steps (README "Speed"): configs x compile modes, precisions, oneDNN, classifiers.
 bench digits_dcgan --gin_file=gin_configs/digits/dcgan_rgan.gin --variants=plain,baseline,robust --compile_modes=auto,on,off --steps=20
@@ -38,11 +43,12 @@ bench classifiers --classifiers=digits,cifar10,inception --steps=3 --warmup=1
 for config in wgan_gp_resnet sngan_resnet bwgan sngan_cond wgan_gp; do
   bench "c10_$config" --gin_file="gin_configs/cifar10/${config}_rgan.gin" --compile_modes=auto --steps=1 --warmup=1 --repeats=1
 done
-# bfloat16 quality (README "bfloat16"): 300 steps of the default job per precision and seed, then
-# the digits classifier's IS/FID/KID on 5,000 samples. Quality, not time: may run on a busy machine.
+# bfloat16 quality (README "bfloat16"): 300 steps of the 32-pixel digits job per precision and
+# seed, then the digits classifier's IS/FID/KID on 5,000 samples. Quality, not time: may run on a busy machine.
 for seed in 0 1; do for precision in float32 mixed_bfloat16; do
   name="bf16q_${precision}_s$seed"
-  timed "$name" python tools/train.py --model_dir="$OUT/$name" --mixed_precision=$precision \
+  timed "$name" python tools/train.py --gin_file=gin_configs/digits/dcgan_rgan.gin \
+    --model_dir="$OUT/$name" --mixed_precision=$precision \
     --gin_bindings="train.steps=300" --gin_bindings="train.seed=$seed"
   python tools/evaluate.py --model_dir="$OUT/$name" --classifier="$OUT/digits32" \
     --num_samples=5000 --cache_dir="$OUT/cache_bf16q" > "$OUT/${name}_eval.txt" 2>&1

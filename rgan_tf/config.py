@@ -32,7 +32,7 @@ from rgan_tf.run import metrics_callback  # noqa: F401  (registers `MetricsCallb
 #: The folder of the shipped configs; their names start with it (`gin_configs/digits/...`).
 CONFIG_DIR = "gin_configs"
 #: The job `tools/train.py` runs without `--gin_file`.
-DEFAULT_CONFIG = f"{CONFIG_DIR}/digits/dcgan_rgan.gin"
+DEFAULT_CONFIG = f"{CONFIG_DIR}/digits/dcgan16_rgan.gin"
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _SEARCH_PATHS_ADDED = set()

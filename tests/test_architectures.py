@@ -97,17 +97,20 @@ def test_dcgan_32_is_the_layer_rule_not_carpedm20s_32_pixel_network():
 
 @pytest.mark.parametrize("size,channels,width,expected", [
     (28, 1, 64, (840321, 213121)),   # gin_configs/mnist/dcgan.gin
-    (32, 1, 16, (168097, 65729)),    # gin_configs/digits/dcgan.gin (the default job)
+    (32, 1, 16, (168097, 65729)),    # gin_configs/digits/dcgan.gin (the digits study)
+    (16, 1, 16, (65025, 13825)),     # gin_configs/digits/dcgan16.gin (the default job)
 ])
 def test_dcgan_offline_configs_count_their_layer_lists(size, channels, width, expected):
-    # Not reference networks: the layer rules at the configs' sizes, hand-counted. 28: 7x7 base,
-    # two up-steps, G linear(100, 7*7*2w) BN deconv(2w -> w) BN deconv(w -> 1); D conv(1 -> w)
-    # conv(w -> 2w) BN linear(7*7*2w, 1). 32: 4x4 base, three up-steps, widths 4w, 2w, w.
+    # Not reference networks: the layer rules at the configs' sizes, hand-counted. 28 and 16: a
+    # 7x7 or 4x4 base, two up-steps, G linear(100, b*b*2w) BN deconv(2w -> w) BN deconv(w -> 1);
+    # D conv(1 -> w) conv(w -> 2w) BN linear(b*b*2w, 1). 32: 4x4 base, three up-steps, widths
+    # 4w, 2w, w.
     w = width
-    if size == 28:
-        g = (linear(100, 7 * 7 * 2 * w) + bn(2 * w) + conv(5, 2 * w, w) + bn(w)
+    if size in (28, 16):
+        b = size // 4
+        g = (linear(100, b * b * 2 * w) + bn(2 * w) + conv(5, 2 * w, w) + bn(w)
              + conv(5, w, channels))
-        d = conv(5, channels, w) + conv(5, w, 2 * w) + bn(2 * w) + linear(7 * 7 * 2 * w, 1)
+        d = conv(5, channels, w) + conv(5, w, 2 * w) + bn(2 * w) + linear(b * b * 2 * w, 1)
     else:
         g = (linear(100, 4 * 4 * 4 * w) + bn(4 * w) + conv(5, 4 * w, 2 * w) + bn(2 * w)
              + conv(5, 2 * w, w) + bn(w) + conv(5, w, channels))

@@ -68,4 +68,4 @@ def test_missing_files_and_bad_bindings_are_clear_errors(elsewhere):
 
 def test_default_model_dir_names_the_data_set_and_config():
     assert config.default_model_dir([config.DEFAULT_CONFIG]) == os.path.join(
-        "runs", "digits_dcgan_rgan")
+        "runs", "digits_dcgan16_rgan")

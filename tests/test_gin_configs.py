@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO, repo_path
 from rgan_tf import config
-from rgan_tf.study import zoo
+from rgan_tf.study import paper, zoo
 
 CONFIG_DIR = repo_path("gin_configs")
 CONFIGS = sorted(os.path.relpath(path, REPO)
@@ -71,7 +71,8 @@ def query(name, default=None):
 
 
 def test_the_issue_configs_ship():
-    for name in ["digits/dcgan", "digits/dcgan_rgan", "mnist/dcgan", "mnist/dcgan_rgan"]:
+    for name in ["digits/dcgan", "digits/dcgan_rgan", "digits/dcgan16", "digits/dcgan16_rgan",
+                 "mnist/dcgan", "mnist/dcgan_rgan"]:
         assert f"gin_configs/{name}.gin" in CONFIGS
     for name in REFERENCE_SETTINGS:
         assert f"gin_configs/{name}.gin" in CONFIGS
@@ -147,6 +148,20 @@ def test_robust_radii_are_the_papers(path):
     assert gin.query_parameter("RobustGAN.eps_x") == expected
     if data_set == "celeba":
         assert expected == pytest.approx(4.0 * math.sqrt(side * side * 3 / 3072))
+
+
+@pytest.mark.parametrize("path", ["gin_configs/digits/dcgan_rgan.gin",
+                                  "gin_configs/digits/dcgan16_rgan.gin"])
+def test_digits_radii_are_the_papers_per_pixel(path):
+    # The bundled digits (one channel, resized): eps_x at CIFAR-10's per-pixel size for the
+    # config's own image size (2.3 at 32x32, 1.2 at 16x16), lambda and eps_z as the paper.
+    config.parse_gin([repo_path(path)], [])
+    size = gin.query_parameter("dataset.image_size")
+    assert gin.query_parameter("dcgan_generator.image_size") == size
+    assert gin.query_parameter("dcgan_discriminator.image_size") == size
+    assert (gin.query_parameter("RobustGAN.lam"), gin.query_parameter("RobustGAN.eps_z")) == (
+        paper.LAM, paper.EPS_Z)
+    assert gin.query_parameter("RobustGAN.eps_x") == paper.scaled_eps_x(size, 1)
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_SETTINGS))

@@ -69,7 +69,7 @@ def test_pip_install_then_configs_commands_and_the_default_job_from_elsewhere(tm
     _run([str(bin_dir / "rgan-train"), "--gin_bindings=train.steps = 2",
           "--gin_bindings=train.checkpoint_every = 2", "--gin_bindings=train.verbose = 0",
           "--gin_bindings=build_model.jit_compile = False"], elsewhere)
-    run = elsewhere / "runs" / "digits_dcgan_rgan"
+    run = elsewhere / "runs" / "digits_dcgan16_rgan"
     assert (run / "operative_config.gin").is_file()
     assert (run / "checkpoints" / "ckpt-2.index").is_file()
     assert (run / "samples" / "latest.png").is_file()

@@ -1,4 +1,4 @@
-"""Soak (slow): the default job (`tools/train.py` with the digits RGAN(DCGAN) config, XLA on),
+"""Soak (slow): the default job (`tools/train.py` without `--gin_file`: the digits RGAN(DCGAN)),
 shortened to SOAK_STEPS steps, interrupted again and again at random times by SIGKILL, SIGTERM or
 SIGINT, each time resumed with the same command, ends with bit for bit the weights of an
 uninterrupted run.

@@ -1,8 +1,8 @@
 """`rgan-export` (tools/export.py): exports a run's generator as a SavedModel that loads with
 TensorFlow alone (`rgan_tf.export.export_run`).
 
-    rgan-export --model_dir=runs/digits_dcgan_rgan --export_dir=exports/digits
-    rgan-export --model_dir=runs/digits_dcgan_rgan --checkpoint=1000 \
+    rgan-export --model_dir=runs/digits_dcgan16_rgan --export_dir=exports/digits
+    rgan-export --model_dir=runs/digits_dcgan16_rgan --checkpoint=1000 \
         --export_dir=exports/digits_1000 --with_discriminator --overwrite
 
 Loading (no rgan_tf needed):

@@ -1,7 +1,7 @@
 """`rgan-sample` (tools/sample.py): writes N samples of a trained generator as a PNG grid, PNG
 files or an .npz (`rgan_tf.samples.sample_to_file`).
 
-    rgan-sample --model_dir=runs/digits_dcgan_rgan --output=grid.png
+    rgan-sample --model_dir=runs/digits_dcgan16_rgan --output=grid.png
     rgan-sample --export_dir=exports/digits --num_samples=1000 --output=samples.npz
     rgan-sample --model_dir=runs/cifar10_cgan --classes=3,5 --output=samples/
 

@@ -55,6 +55,6 @@ def score(printed):
 
 def scaled_eps_x(image_size, channels):
     """The paper's eps_x = 4 (32x32x3) at the same per-pixel RMS for another image shape (the
-    rule of gin_configs/digits/dcgan_rgan.gin, 2.3 on 32x32x1, and of the CelebA configs, 8 on
-    64x64x3)."""
+    rule of the digits configs, 2.3 on 32x32x1 and 1.2 on 16x16x1, and of the CelebA configs, 8
+    on 64x64x3)."""
     return round(EPS_X * math.sqrt(image_size * image_size * channels / 3072.0), 1)

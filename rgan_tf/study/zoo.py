@@ -18,7 +18,7 @@ from rgan_tf.study import paper
 
 DATA_SETS = {
     "cifar10": "CIFAR-10 32x32", "stl10": "STL-10 48x48", "celeba": "CelebA 64x64",
-    "mnist": "MNIST 28x28", "digits": "digits (8x8 -> 32x32)",
+    "mnist": "MNIST 28x28", "digits": "digits (8x8, resized)",
 }
 
 # Baseline config -> (model, reference implementation).
@@ -46,8 +46,10 @@ BASELINES = {
                        "improved_wgan_training gan_64x64.py"),
     "mnist/dcgan": ("DCGAN (carpedm20's layers, 7x7 base)",
                     "none: Radford et al.'s layer rules (not carpedm20's MNIST model)"),
-    "digits/dcgan": ("DCGAN (carpedm20's layers, 4x4 base, width 16)",
+    "digits/dcgan": ("DCGAN (carpedm20's layers, 4x4 base, width 16), 32x32",
                      "none: Radford et al.'s layer rules (not carpedm20's 32x32 network)"),
+    "digits/dcgan16": ("DCGAN (carpedm20's layers, 4x4 base, width 16), 16x16",
+                       "none: Radford et al.'s layer rules (not carpedm20's 32x32 network)"),
 }
 
 # Config -> (the paper's row, IS, FID; the numbers from rgan_tf.study.paper); "-" where the
@@ -100,8 +102,11 @@ PAPER_ROWS = {
     "celeba/wgan_gp_rgan": PaperRow("Figure 6 samples only", "-", "-"),
     "mnist/dcgan": PaperRow("not a paper data set", "-", "-"),
     "mnist/dcgan_rgan": PaperRow("not a paper data set", "-", "-"),
-    "digits/dcgan": PaperRow("not a paper data set (offline default)", "-", "-"),
-    "digits/dcgan_rgan": PaperRow("not a paper data set (offline default)", "-", "-"),
+    "digits/dcgan": PaperRow("not a paper data set (the digits study's network)", "-", "-"),
+    "digits/dcgan_rgan": PaperRow("not a paper data set (the digits study's network)", "-",
+                                  "-"),
+    "digits/dcgan16": PaperRow("not a paper data set (offline default)", "-", "-"),
+    "digits/dcgan16_rgan": PaperRow("not a paper data set (offline default)", "-", "-"),
 }
 
 Row = collections.namedtuple("Row", [
