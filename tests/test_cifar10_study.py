@@ -102,6 +102,44 @@ def test_paired_differences_and_their_interval():
     assert rows["off"]["n"] == 4 and rows["random"]["pairs"] == 3
 
 
+def test_order_steps_pair_each_variant_with_its_neighbour_below():
+    # Per seed a shared base; random is clearly above the baseline, G only clearly below random,
+    # D only indistinguishable from G only, both measured on one seed only.
+    rng = np.random.default_rng(7)
+    shifts = {"off": 0.0, "random": 0.5, "generator": 0.1, "discriminator": 0.1, "both": 0.3}
+    records = []
+    for seed in range(5):
+        base = 3.0 + rng.normal()
+        for variant, shift in shifts.items():
+            if variant == "both" and seed > 0:
+                continue
+            noise = 0.3 * rng.normal() if variant == "discriminator" else 0.01 * rng.normal()
+            value = base + shift + noise
+            records.append({"variant": variant, "seed": seed, "is": value, "fid": 50 - 2 * value})
+    steps = {(r["lower"], r["higher"]): r for r in cifar10.order_steps(records)}
+    assert list(steps) == [("off", "random"), ("random", "generator"),
+                           ("generator", "discriminator"), ("discriminator", "both")]
+    by = {(r["variant"], r["seed"]): r for r in records}
+    expected = [by[("generator", s)]["is"] - by[("random", s)]["is"] for s in range(5)]
+    step = steps[("random", "generator")]
+    assert step["dis"] == pytest.approx(np.mean(expected))
+    assert step["dis_ci95"] == pytest.approx(
+        stats.t.ppf(0.975, 4) * np.std(expected, ddof=1) / np.sqrt(5))
+    assert step["dfid"] == pytest.approx(-2 * np.mean(expected)) and step["pairs"] == 5
+    assert (steps[("off", "random")]["is_verdict"], steps[("off", "random")]["fid_verdict"]) == (
+        "holds", "holds")
+    assert (step["is_verdict"], step["fid_verdict"]) == ("reversed", "reversed")
+    assert steps[("generator", "discriminator")]["is_verdict"] == "undecided"
+    assert steps[("discriminator", "both")]["pairs"] == 1
+    assert steps[("discriminator", "both")]["is_verdict"] == "undecided"  # one pair: no interval
+    # Table 3's DCGAN row: 5.70, 5.76, 5.80, 6.02, 6.11.
+    assert [round(r["paper_dis"], 2) for r in steps.values()] == [0.06, 0.04, 0.22, 0.09]
+    # A variant without runs is skipped: its neighbours are compared directly.
+    without = [r for r in records if r["variant"] != "generator"]
+    assert [(r["lower"], r["higher"]) for r in cifar10.order_steps(without)][1] == (
+        "random", "discriminator")
+
+
 def test_report_tables_and_curves(tmp_path):
     records = _records()
     for record in records:
@@ -111,10 +149,16 @@ def test_report_tables_and_curves(tmp_path):
     outputs = cifar10_report.write_report(records, "tiny", str(tmp_path), "A note.")
     names = sorted(os.path.basename(p) for p in outputs)
     assert names == ["cifar10.csv", "cifar10.md", "cifar10_fig2.csv", "cifar10_fig2.png",
-                     "cifar10_fig3.csv", "cifar10_fig3.png", "cifar10_records.json"]
+                     "cifar10_fig3.csv", "cifar10_fig3.png", "cifar10_order.csv",
+                     "cifar10_records.json"]
     text = (tmp_path / "cifar10.md").read_text()
     assert "A note." in text and "test accuracy 0.9000" in text
     assert "| both (RGAN) | 4 |" in text and "| +random noise | 3 |" in text
+    # The order's steps: baseline -> random -> both (the variants present), paired by seed.
+    assert "| baseline -> +random noise | 3 |" in text
+    assert "| +random noise -> both (RGAN) | 3 |" in text
+    order = (tmp_path / "cifar10_order.csv").read_text().splitlines()
+    assert order[0].startswith("lower,higher,pairs,dis,dis_ci95") and len(order) == 1 + 2
     fig3 = (tmp_path / "cifar10_fig3.csv").read_text().splitlines()
     assert fig3[0] == "variant,radius,n,is,is_ci95,fid,fid_ci95" and len(fig3) == 1 + 2 * 2
     fig2 = (tmp_path / "cifar10_fig2.csv").read_text().splitlines()

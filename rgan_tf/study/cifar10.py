@@ -4,7 +4,9 @@ D only, both) on real CIFAR-10, paired by seed, at the scale the machine allows
 
 Every variant of a seed shares its initialisation and data order (`train.seed`), so a variant's
 effect is measured as the paired difference `variant - baseline` of the same seed; tables give
-the mean and 95% t-interval over seeds of each score and of each paired difference.
+the mean and 95% t-interval over seeds of each score and of each paired difference. The paper's
+order of the variants is checked one step at a time the same way (`order_steps`: each variant
+against its neighbour below, on the seeds both finished).
 
 Per run (`done.json`): IS and FID of `num_samples` generated images against the real test split,
 with the CIFAR-10 classifier (`tools/train_classifier.py --architecture=residual`; its folder
@@ -16,6 +18,7 @@ A run folder is independent of the others: `shard=(k, n)` takes the runs `k, k +
 machines (or processes) split a study; each writes the tables from every finished run it sees.
 """
 import dataclasses
+import math
 import os
 
 from rgan_tf import assess
@@ -255,14 +258,45 @@ def is_done(output_dir, run, fingerprint=None):
         fingerprint is None or record.get("classifier_fingerprint") == fingerprint)
 
 
-def paired_differences(records, metric):
-    """{variant: [variant - baseline of the same seed, ...]} over the seeds where both are done."""
-    baseline = {r["seed"]: r[metric] for r in records if r["variant"] == "off"}
+def paired_differences(records, metric, reference="off"):
+    """{variant: [variant - reference of the same seed, ...]} over the seeds where both are done
+    (the reference: the baseline unless named)."""
+    base = {r["seed"]: r[metric] for r in records if r["variant"] == reference}
     found = {}
     for record in records:
-        if record["variant"] != "off" and record["seed"] in baseline:
-            found.setdefault(record["variant"], []).append(record[metric] - baseline[record["seed"]])
+        if record["variant"] != reference and record["seed"] in base:
+            found.setdefault(record["variant"], []).append(record[metric] - base[record["seed"]])
     return found
+
+
+def _verdict(mean, half, better_sign):
+    """"holds" when the 95% interval of a paired difference lies on the better side of zero,
+    "reversed" on the worse side, "undecided" when it holds zero or has one pair only."""
+    if not (math.isfinite(mean) and math.isfinite(half)) or abs(mean) <= half:
+        return "undecided"
+    return "holds" if better_sign * mean > 0 else "reversed"
+
+
+def order_steps(records, variants=paper.TABLE3_VARIANTS):
+    """The paper's order of the variants (Table 3: baseline < random < G only < D only < both),
+    one step at a time: per pair of neighbours present in `records`, the paired difference (the
+    higher variant minus the lower, same seed) of IS and FID, its mean and 95% interval, Table
+    3's IS difference for the DCGAN row, and whether the interval shows the step ("holds": IS
+    higher, FID lower), its opposite ("reversed") or neither ("undecided")."""
+    present = [v for v in variants if any(r["variant"] == v for r in records)]
+    rows = []
+    for lower, higher in zip(present, present[1:]):
+        row = {"lower": lower, "higher": higher}
+        for metric, better_sign in (("is", 1), ("fid", -1)):
+            paired = paired_differences(records, metric, reference=lower).get(higher, [])
+            mean, half = tables.mean_interval(paired)
+            row["pairs"] = len(paired)
+            row["d" + metric], row["d" + metric + "_ci95"] = mean, half
+            row[metric + "_verdict"] = _verdict(mean, half, better_sign)
+        scores = [paper.score(paper.TABLE3["dcgan"][v]) for v in (lower, higher)]
+        row["paper_dis"] = scores[1] - scores[0]
+        rows.append(row)
+    return rows
 
 
 def summary_rows(records, variants):

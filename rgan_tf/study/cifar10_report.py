@@ -124,6 +124,23 @@ def write_report(records, scale, output_dir, note, run_dirs=None, real=None):
               "alone). Paired: variant minus baseline of the same seed (same initialisation and "
               "data order). Higher IS and lower FID are better. The paper's column is Table 3's "
               "DCGAN row (Inception, 50k samples, 200k iterations at full width)."]
+    order = cifar10.order_steps(records, settings.variants)
+    if order:
+        outputs.append(_csv(os.path.join(output_dir, "cifar10_order.csv"), order,
+                            ["lower", "higher", "pairs", "dis", "dis_ci95", "dfid", "dfid_ci95",
+                             "is_verdict", "fid_verdict", "paper_dis"]))
+        lines += ["", "## The paper's order, step by step", "",
+                  "| step | pairs | IS difference | FID difference | paper's IS difference | "
+                  "IS says | FID says |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {paper.VARIANT_NAMES[r['lower']]} -> {paper.VARIANT_NAMES[r['higher']]} | "
+                  f"{r['pairs']} | {tables.interval_text(r['dis'], r['dis_ci95'], signed=True)} | "
+                  f"{tables.interval_text(r['dfid'], r['dfid_ci95'], 1, signed=True)} | "
+                  f"{r['paper_dis']:+.2f} | {r['is_verdict']} | {r['fid_verdict']} |"
+                  for r in order]
+        lines += ["", "Each step: the higher variant minus the lower, same seed, over the seeds "
+                  "both finished. \"holds\": the 95% interval shows the paper's direction (IS "
+                  "up, FID down); \"reversed\": the opposite; \"undecided\": the interval holds "
+                  "zero (or one pair gives no interval)."]
     sweep = cifar10.sweep_rows(records)
     if sweep:
         outputs.append(_csv(os.path.join(output_dir, "cifar10_fig3.csv"), sweep,
