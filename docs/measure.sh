@@ -44,7 +44,8 @@ for config in wgan_gp_resnet sngan_resnet bwgan sngan_cond wgan_gp; do
   bench "c10_$config" --gin_file="gin_configs/cifar10/${config}_rgan.gin" --compile_modes=auto --steps=1 --warmup=1 --repeats=1
 done
 # bfloat16 quality (README "bfloat16"): 300 steps of the 32-pixel digits job per precision and
-# seed, then the digits classifier's IS/FID/KID on 5,000 samples. Quality, not time: may run on a busy machine.
+# seed, then the digits classifier's IS/FID/KID on 5,000 samples. Quality, not time: may run on a
+# busy machine.
 for seed in 0 1; do for precision in float32 mixed_bfloat16; do
   name="bf16q_${precision}_s$seed"
   timed "$name" python tools/train.py --gin_file=gin_configs/digits/dcgan_rgan.gin \

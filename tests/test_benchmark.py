@@ -13,7 +13,7 @@ from rgan_tf import benchmark
 from rgan_tf import machine
 from rgan_tf.evaluation import throughput
 
-# The default job's configs (gin_configs/digits/dcgan*.gin), shrunk to 8x8 images.
+# The digits study's configs (gin_configs/digits/dcgan.gin, dcgan_rgan.gin), shrunk to 8x8 images.
 TINY = ["dcgan_generator.image_size = 8", "dcgan_generator.width = 4",
         "dcgan_generator.latent_dim = 8", "dcgan_discriminator.image_size = 8",
         "dcgan_discriminator.width = 4", "dcgan_generator.channels = 1",
