@@ -290,11 +290,10 @@ def order_steps(records, variants=paper.TABLE3_VARIANTS):
         for metric, better_sign in (("is", 1), ("fid", -1)):
             paired = paired_differences(records, metric, reference=lower).get(higher, [])
             mean, half = tables.mean_interval(paired)
-            row[metric + "_pairs"] = sum(1 for value in paired if math.isfinite(value))
+            row["pairs"] = sum(1 for value in paired if math.isfinite(value))  # same seeds
             row["d" + metric], row["d" + metric + "_ci95"] = mean, half
             row[metric + "_verdict"] = _verdict(mean, half, better_sign)
         scores = [paper.score(paper.TABLE3["dcgan"][v]) for v in (lower, higher)]
-        row["pairs"] = row["is_pairs"]
         row["paper_dis"] = round(scores[1] - scores[0], 2)
         rows.append(row)
     return rows
